@@ -1,0 +1,40 @@
+import type { Db } from './connection.js';
+
+export interface UserRow {
+  id: string;
+  username: string;
+  is_admin: number | boolean;
+  disabled_at: number | null;
+  kdf_alg: string;
+  kdf_ops: number;
+  kdf_mem: number;
+  kdf_salt: string;
+  auth_hash: string;
+  account_key_wrapped: string;
+  enc_private_keys: string;
+  box_pk: string;
+  sign_pk: string;
+  recovery_wrapped_account_key: string;
+  recovery_auth_pk: string;
+  self_signature: string;
+  totp_secret: string | null;
+  totp_last_step: number;
+  created_at: number;
+  password_changed_at: number;
+}
+
+export const users = {
+  byId: (db: Db, id: string) => db<UserRow>('users').where({ id }).first(),
+  byUsername: (db: Db, username: string) => db<UserRow>('users').where({ username }).first(),
+  count: async (db: Db) => Number(((await db('users').count({ n: '*' }).first()) as { n: number | string }).n),
+  insert: (db: Db, row: UserRow) => db<UserRow>('users').insert(row),
+  list: (db: Db) => db<UserRow>('users').orderBy('username'),
+  /** Records a used TOTP step only if it is newer than the last one: the atomic replay guard. */
+  claimTotpStep: async (db: Db, id: string, step: number): Promise<boolean> =>
+    (await db('users').where({ id }).andWhere('totp_last_step', '<', step).update({ totp_last_step: step })) === 1,
+  updatePassword: (
+    db: Db,
+    id: string,
+    fields: Pick<UserRow, 'kdf_ops' | 'kdf_mem' | 'kdf_salt' | 'auth_hash' | 'account_key_wrapped' | 'password_changed_at'>,
+  ) => db('users').where({ id }).update(fields),
+};

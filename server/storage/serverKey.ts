@@ -1,0 +1,41 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+export class ServerKeyError extends Error {}
+
+/**
+ * Loads the 32-byte server key, creating it (mode 0600, folder 0700) on first start. The key is kept out
+ * of the database so a leaked database alone gives nothing to guess passwords against (crypto.md).
+ * A key file must hold exactly 32 bytes, raw or as 64 hex characters (handy for Docker secrets).
+ */
+export function loadOrCreateServerKey(file: string): { key: Uint8Array; created: boolean } {
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const key = randomBytes(32);
+    writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
+    return { key: new Uint8Array(key), created: true };
+  }
+  const st = statSync(file);
+  if (!st.isFile()) throw new ServerKeyError(`The server key path ${file} is not a file.`);
+  const raw = readFileSync(file);
+  if (raw.length === 32) return { key: new Uint8Array(raw), created: false };
+  const text = raw.toString('utf8').trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return { key: new Uint8Array(Buffer.from(text, 'hex')), created: false };
+  throw new ServerKeyError(
+    `The server key file ${file} must hold exactly 32 bytes (or 64 hex characters); it holds ${raw.length} bytes.`,
+  );
+}
+
+/** Tightens the permissions of a key file we created but that something loosened (best effort). */
+export function ensurePrivate(file: string): void {
+  try {
+    if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  } catch {
+    // read-only mounts (Docker secrets) cannot be changed, and need not be
+  }
+}
+
+export function ensureDataDirs(dataDir: string): void {
+  for (const sub of ['', 'blobs', 'uploads']) mkdirSync(path.join(dataDir, sub), { recursive: true });
+}
