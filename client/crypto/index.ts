@@ -1,0 +1,11 @@
+/** The Heirloom crypto core (docs: /work/shared/design/crypto.md, docs/format.md, docs/test-vectors/). */
+export * from './sodium.js';
+export * from './errors.js';
+export * from './encoding.js';
+export * from './primitives.js';
+export * from './password.js';
+export * from './recovery.js';
+export * from './identity.js';
+export * from './account.js';
+export * from './fingerprint.js';
+export * from './server.js';
