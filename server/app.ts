@@ -1,0 +1,143 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type Express } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import passport from 'passport';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Db } from './db/connection.js';
+import { ServerCrypto } from './auth/serverCrypto.js';
+import { KnexSessionStore } from './auth/sessionStore.js';
+import { configurePassport } from './auth/passport.js';
+import { csrf } from './middleware/csrf.js';
+import { absoluteTimeout, sessionMeta } from './middleware/session.js';
+import { requestLog } from './middleware/requestLog.js';
+import { errorHandler, notFound } from './middleware/errors.js';
+import { pageLocals } from './middleware/locals.js';
+import { AuditService } from './services/audit.js';
+import { AccountService } from './services/accounts.js';
+import { RegistrationService } from './services/registration.js';
+import { SessionService } from './services/sessions.js';
+import { RateLimits, type RateLimitSettings } from './services/rateLimits.js';
+import { healthRoutes } from './routes/health.js';
+import { authRoutes } from './routes/auth.js';
+import { registerRoutes } from './routes/register.js';
+import { vaultRoutes } from './routes/vault.js';
+import { settingsRoutes } from './routes/settings.js';
+import { dashboardRoutes } from './routes/dashboard.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  serverKey: Uint8Array;
+  logger: Logger;
+  rateLimits?: RateLimitSettings;
+}
+
+export interface Services {
+  audit: AuditService;
+  accounts: AccountService;
+  registration: RegistrationService;
+  sessions: SessionService;
+}
+
+export function createServices(deps: AppDeps): Services {
+  const { db, config } = deps;
+  const crypto = new ServerCrypto(deps.serverKey);
+  const audit = new AuditService(db);
+  const limits = new RateLimits(deps.rateLimits);
+  return {
+    audit,
+    accounts: new AccountService(db, config, crypto, audit, limits),
+    registration: new RegistrationService(db, config, crypto, audit),
+    sessions: new SessionService(db, audit),
+  };
+}
+
+/** Builds the Express app. Everything it needs is passed in, so tests run it on a temp folder. */
+export function createApp(deps: AppDeps): { app: Express; services: Services } {
+  const { config, db, logger } = deps;
+  const services = createServices(deps);
+  const serverCrypto = new ServerCrypto(deps.serverKey);
+  const app = express();
+
+  app.set('trust proxy', config.trustProxy);
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(root, 'views'));
+  app.disable('x-powered-by');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:', 'blob:'],
+          fontSrc: ["'self'"],
+          connectSrc: ["'self'"],
+          workerSrc: ["'self'", 'blob:'],
+          frameSrc: ["'self'", 'blob:'],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      crossOriginEmbedderPolicy: false,
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
+  app.use(requestLog(logger));
+
+  app.use('/', healthRoutes(db));
+  app.use(
+    express.static(path.join(root, 'public'), {
+      index: false,
+      setHeaders: (res) => res.setHeader('Cache-Control', 'no-cache'),
+    }),
+  );
+
+  app.use(express.json({ limit: '64kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  app.use(
+    session({
+      name: 'heirloom.sid',
+      secret: serverCrypto.cookieSecret(),
+      store: new KnexSessionStore(db, config.sessionIdleMinutes * 60_000),
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      unset: 'destroy',
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: 'auto',
+        maxAge: config.sessionIdleMinutes * 60_000,
+      },
+    }),
+  );
+  app.use(absoluteTimeout(config.sessionAbsoluteHours * 3600_000));
+  app.use(sessionMeta());
+  // one Passport per app (not the module's shared instance), so several apps can live in one process
+  const auth = new passport.Passport();
+  configurePassport(auth, services.accounts);
+  app.use(auth.initialize());
+  app.use(auth.session());
+  app.use(csrf.protect);
+  app.use(pageLocals(config));
+
+  app.use('/', dashboardRoutes());
+  app.use('/', authRoutes(services, auth));
+  app.use('/', registerRoutes(services));
+  app.use('/', vaultRoutes(services));
+  app.use('/', settingsRoutes(services));
+
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return { app, services };
+}

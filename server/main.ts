@@ -1,0 +1,79 @@
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { openDataFolder } from './bootstrap.js';
+import { createApp } from './app.js';
+import { ServerKeyError } from './storage/serverKey.js';
+
+/** `npm start` / the container's command: validate config, open the data folder, serve. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Heirloom cannot start: the setting ${err.message}\nSee docs/configuration.md.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let data;
+  try {
+    data = await openDataFolder(config);
+  } catch (err) {
+    if (err instanceof ServerKeyError) {
+      process.stderr.write(`Heirloom cannot start: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (data.serverKeyCreated) {
+    logger.warn({ file: config.serverKeyFile }, 'created a new server key: back it up separately from the data folder');
+  }
+  const { app, services } = createApp({ config, db: data.db, serverKey: data.serverKey, logger });
+
+  const server = app.listen(config.port, config.host, async () => {
+    const { port } = server.address() as AddressInfo;
+    logger.info({ port, dataDir: config.dataDir }, 'Heirloom is listening');
+    const lines = [`Heirloom is running at ${config.baseUrl} (port ${port}).`];
+    if ((await services.registration.userCount()) === 0) {
+      const invite = await services.registration.createInvitation({ isAdmin: true, validHours: 24 });
+      lines.push(
+        '',
+        'No account exists yet. Open this one-time link within 24 hours to create the first (admin) account:',
+        '',
+        `    ${invite.url}`,
+        '',
+        'Restarting before it is used prints a new link. More people join with links from:',
+        '    npm run admin -- invite create      (in Docker: docker exec heirloom heirloom-admin invite create)',
+      );
+    }
+    process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  });
+
+  const sweep = setInterval(() => {
+    services.sessions.sweep().catch((err) => logger.error({ err }, 'session sweep failed'));
+  }, 10 * 60_000);
+  sweep.unref();
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    clearInterval(sweep);
+    server.close(() => {
+      data.db.destroy().finally(() => process.exit(0));
+    });
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 5000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`Heirloom failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

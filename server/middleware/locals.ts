@@ -1,0 +1,17 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { Config } from '../config.js';
+import { csrf } from './csrf.js';
+
+/** What every page template can use (views/layouts/top.ejs). */
+export function pageLocals(config: Config) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    res.locals.user = req.user ?? null;
+    res.locals.idleMinutes = config.sessionIdleMinutes;
+    res.locals.baseUrl = config.baseUrl;
+    res.locals.title = 'Heirloom';
+    res.locals.page = '';
+    // the token is made lazily: only pages that render it create a session
+    Object.defineProperty(res.locals, 'csrfToken', { get: () => csrf.token(req), enumerable: true });
+    next();
+  };
+}

@@ -1,0 +1,42 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Services } from '../app.js';
+import { csrf } from '../middleware/csrf.js';
+import { markAuthenticated } from '../middleware/session.js';
+import { finishSchema } from '../services/registration.js';
+import { noStore, origin, parse } from './helpers.js';
+
+const tokenSchema = z.object({ token: z.string().min(1).max(200) });
+const checkSchema = z.object({ token: z.string().min(1).max(200), username: z.string().max(64) });
+
+/** Registration by invitation (flows.md "Registration"). The token travels in the link's fragment. */
+export function registerRoutes(services: Services): Router {
+  const { registration } = services;
+  const router = Router();
+
+  router.get('/register', (_req, res) => {
+    res.render('pages/auth/register', { title: 'Join Heirloom', page: 'register' });
+  });
+  // the one-time link printed on first start is an ordinary admin invitation
+  router.get('/setup', (_req, res) => res.redirect('/register'));
+
+  router.post('/api/register/start', noStore, async (req, res) => {
+    const { token } = parse(tokenSchema, req.body);
+    res.json(await registration.start(token));
+  });
+
+  router.post('/api/register/check-username', noStore, async (req, res) => {
+    const { token, username } = parse(checkSchema, req.body);
+    res.json(await registration.checkUsername(token, username));
+  });
+
+  router.post('/api/register/finish', noStore, async (req, res) => {
+    const input = parse(finishSchema, req.body);
+    const user = await registration.finish(input, origin(req));
+    await new Promise<void>((resolve, reject) => req.login(user, (err) => (err ? reject(err) : resolve())));
+    markAuthenticated(req);
+    res.status(201).json({ user, csrfToken: csrf.renew(req) });
+  });
+
+  return router;
+}

@@ -1,0 +1,190 @@
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { users, type UserRow } from '../db/users.js';
+import { sessions } from '../db/sessions.js';
+import { LoginFailed, Validation } from '../errors.js';
+import { checkTotp } from '../auth/totp.js';
+import type { ServerCrypto } from '../auth/serverCrypto.js';
+import { checkKdfParams, KDF_ALG, type KdfParams } from '../../client/crypto/index.js';
+import type { AuditService, Origin } from './audit.js';
+import type { RateLimits } from './rateLimits.js';
+import { keyBytes, normaliseUsername, publicUser, type PublicUser } from './registration.js';
+
+/** What a client needs, after both login steps or an unlock, to open the vault. */
+export interface VaultKeys {
+  passwordWrappedAccountKey: string;
+  encPrivateKeys: string;
+  boxPk: string;
+  signPk: string;
+  recoveryAuthPk: string;
+  selfSignature: string;
+}
+
+export const kdfSchema = z.object({
+  alg: z.literal(KDF_ALG),
+  ops: z.number().int(),
+  mem: z.number().int(),
+  salt: z.string().max(64),
+});
+
+export const changePasswordSchema = z.object({
+  currentAuthKey: z.string().max(200),
+  newAuthKey: z.string().max(200),
+  newKdf: kdfSchema,
+  newPasswordWrappedAccountKey: z.string().max(400),
+});
+export type ChangePasswordInput = z.infer<typeof changePasswordSchema>;
+
+/** After this many wrong codes the half-done login is dropped (flows.md "Login"). */
+export const MAX_TOTP_FAILURES = 5;
+
+export class AccountService {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly crypto: ServerCrypto,
+    private readonly audit: AuditService,
+    private readonly limits: RateLimits,
+  ) {}
+
+  private kdfOf(row: UserRow): KdfParams {
+    return { alg: KDF_ALG, ops: row.kdf_ops, mem: row.kdf_mem, salt: row.kdf_salt };
+  }
+
+  /** KDF parameters for a username; made-up but stable ones for names nobody has (no enumeration). */
+  async prelogin(rawUsername: string, origin: Origin): Promise<KdfParams> {
+    await this.limits.lookup(origin.ip);
+    const username = normaliseUsername(rawUsername);
+    const row = await users.byUsername(this.db, username);
+    if (row && !row.disabled_at) return this.kdfOf(row);
+    return {
+      alg: KDF_ALG,
+      ops: this.config.kdfOps,
+      mem: this.config.kdfMemMiB * 1024 * 1024,
+      salt: this.crypto.fakeSalt(username),
+    };
+  }
+
+  /**
+   * The password step. Returns the user, or null for every kind of failure (unknown name, wrong
+   * password, disabled account), after counting it against the account name and the address.
+   */
+  async checkPassword(rawUsername: string, authKeyB64: string, origin: Origin): Promise<UserRow | null> {
+    const username = normaliseUsername(rawUsername);
+    await this.limits.checkLogin(`name:${username}`, origin.ip);
+    let authKey: Uint8Array | null = null;
+    try {
+      authKey = keyBytes('authKey', authKeyB64);
+    } catch {
+      authKey = null;
+    }
+    const row = await users.byUsername(this.db, username);
+    // compare even when the user is unknown, so both paths cost the same
+    const ok = authKey !== null && this.crypto.authMatches(authKey, row?.auth_hash ?? this.crypto.authHash(new Uint8Array(32)));
+    if (row && ok && !row.disabled_at) return row;
+    await this.limits.failedLogin(`name:${username}`, origin.ip);
+    await this.audit.record('login_failed', row?.id ?? null, origin, row ? undefined : { username: username.slice(0, 32) });
+    return null;
+  }
+
+  /** The code step. Throws LoginFailed on a wrong or reused code. */
+  async checkTotp(userId: string, code: string, origin: Origin): Promise<UserRow> {
+    const row = await users.byId(this.db, userId);
+    if (!row || row.disabled_at || !row.totp_secret) throw new LoginFailed();
+    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    const secret = this.crypto.unwrapTotp(row.id, row.totp_secret);
+    const step = await checkTotp(secret, code.trim(), Number(row.totp_last_step));
+    if (step !== null && (await users.claimTotpStep(this.db, row.id, step))) return row;
+
+    const replay = step === null && (await checkTotp(secret, code.trim(), 0)) !== null;
+    const lostRace = step !== null; // a parallel request claimed the same step first
+    await this.limits.failedLogin(`name:${row.username}`, origin.ip);
+    await this.audit.record(replay || lostRace ? 'totp_replay' : 'totp_failed', row.id, origin);
+    throw new LoginFailed();
+  }
+
+  async recordLoginSuccess(userId: string, origin: Origin): Promise<void> {
+    await this.audit.record('login_success', userId, origin);
+  }
+
+  async userById(id: string): Promise<PublicUser | null> {
+    const row = await users.byId(this.db, id);
+    return row && !row.disabled_at ? publicUser(row) : null;
+  }
+
+  async vaultKeys(userId: string): Promise<VaultKeys> {
+    const row = await users.byId(this.db, userId);
+    if (!row) throw new LoginFailed();
+    return {
+      passwordWrappedAccountKey: this.crypto.serverUnwrap(row.id, row.account_key_wrapped),
+      encPrivateKeys: row.enc_private_keys,
+      boxPk: row.box_pk,
+      signPk: row.sign_pk,
+      recoveryAuthPk: row.recovery_auth_pk,
+      selfSignature: row.self_signature,
+    };
+  }
+
+  async kdfFor(userId: string): Promise<KdfParams> {
+    const row = await users.byId(this.db, userId);
+    if (!row) throw new LoginFailed();
+    return this.kdfOf(row);
+  }
+
+  /** Unlocking a locked tab: proves the password again before the wrapped key is handed out. */
+  async unlock(userId: string, authKeyB64: string, origin: Origin): Promise<VaultKeys> {
+    const row = await users.byId(this.db, userId);
+    if (!row) throw new LoginFailed();
+    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    if (!this.passwordMatches(row, authKeyB64)) {
+      await this.limits.failedLogin(`name:${row.username}`, origin.ip);
+      await this.audit.record('unlock_failed', row.id, origin);
+      throw new LoginFailed('That password is not right.');
+    }
+    return this.vaultKeys(userId);
+  }
+
+  private passwordMatches(row: UserRow, authKeyB64: string): boolean {
+    try {
+      return this.crypto.authMatches(keyBytes('authKey', authKeyB64), row.auth_hash);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Replaces the password wrap of the account key, and nothing else (crypto.md). Ends every other session
+   * of the user; the caller renews the current one.
+   */
+  async changePassword(userId: string, currentSid: string, input: ChangePasswordInput, origin: Origin): Promise<void> {
+    const row = await users.byId(this.db, userId);
+    if (!row) throw new LoginFailed();
+    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    if (!this.passwordMatches(row, input.currentAuthKey)) {
+      await this.limits.failedLogin(`name:${row.username}`, origin.ip);
+      await this.audit.record('unlock_failed', row.id, origin);
+      throw new LoginFailed('Your current password is not right.');
+    }
+    let kdf: KdfParams;
+    try {
+      kdf = checkKdfParams(input.newKdf);
+    } catch {
+      throw new Validation('The new password settings are below the safe minimum (Argon2id, 3 passes, 64 MiB).', 'weak_kdf');
+    }
+    const newAuthKey = keyBytes('authKey', input.newAuthKey);
+    keyBytes('passwordWrappedAccountKey', input.newPasswordWrappedAccountKey);
+    await this.db.transaction(async (trx) => {
+      await users.updatePassword(trx, userId, {
+        kdf_ops: kdf.ops,
+        kdf_mem: kdf.mem,
+        kdf_salt: kdf.salt,
+        auth_hash: this.crypto.authHash(newAuthKey),
+        account_key_wrapped: this.crypto.serverWrap(userId, input.newPasswordWrappedAccountKey),
+        password_changed_at: Date.now(),
+      });
+      await sessions.destroyForUser(trx, userId, currentSid);
+    });
+    await this.audit.record('password_changed', userId, origin);
+  }
+}
