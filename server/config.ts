@@ -52,12 +52,15 @@ export const CONFIG_KEYS = {
   baseUrl: {
     env: 'HEIRLOOM_BASE_URL',
     doc: 'The address people use to reach Heirloom (e.g. https://vault.example.org). Used in printed links. Default: http://localhost:<port>.',
-    schema: z.url({ message: 'must be a full URL such as https://vault.example.org' }).transform((u) => u.replace(/\/+$/, '')),
+    schema: z
+      .url({ message: 'must be a full URL such as https://vault.example.org' })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
   },
   serverKeyFile: {
     env: 'HEIRLOOM_SERVER_KEY_FILE',
     doc: 'Path of the 32-byte server key. Created (mode 0600) on first start when missing. Default: <data dir>/secrets/server.key. Back it up apart from the database.',
-    schema: z.string().min(1),
+    schema: z.string().min(1).optional(),
   },
   smtpUrl: {
     env: 'HEIRLOOM_SMTP_URL',

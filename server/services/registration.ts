@@ -120,6 +120,11 @@ export class RegistrationService {
     };
   }
 
+  async listUsers(): Promise<(PublicUser & { createdAt: string })[]> {
+    const rows = await users.list(this.db);
+    return rows.map((r) => ({ ...publicUser(r), createdAt: new Date(Number(r.created_at)).toISOString() }));
+  }
+
   async userCount(): Promise<number> {
     return users.count(this.db);
   }
