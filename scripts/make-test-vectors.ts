@@ -1,0 +1,203 @@
+/**
+ * Writes docs/test-vectors/keys.json (crypto.md principle 5).
+ *
+ * Run: npx tsx scripts/make-test-vectors.ts
+ *
+ * This script deliberately does NOT use client/crypto: it follows docs/test-vectors/README.md step by step
+ * with raw libsodium and @scure/bip39 calls. The checker (client/crypto/vector-check.ts) recomputes every
+ * value with the real crypto core. Two independent routes to the same bytes is what makes the vectors mean
+ * something; if they disagree, either the core or this description is wrong.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import sodium from 'libsodium-wrappers-sumo';
+import { entropyToMnemonic } from '@scure/bip39';
+import { wordlist } from '@scure/bip39/wordlists/english.js';
+
+export const VECTORS_PATH = fileURLToPath(new URL('../docs/test-vectors/keys.json', import.meta.url));
+
+/** n bytes start, start+1, ... (mod 256): obviously made up, easy to type into another implementation. */
+function seq(start: number, n: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
+}
+
+const hex = (b: Uint8Array): string => sodium.to_hex(b);
+const b64 = (b: Uint8Array): string => sodium.to_base64(b, sodium.base64_variants.URLSAFE_NO_PADDING);
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const cat = (...parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+};
+
+/** 0x01 || nonce || XChaCha20-Poly1305-IETF(key, pt, ad). */
+function envelope(key: Uint8Array, pt: Uint8Array, adText: string, nonce: Uint8Array): Uint8Array {
+  return cat(Uint8Array.of(1), nonce, sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(pt, utf8(adText), null, nonce, key));
+}
+
+/** First `count` 11-bit big-endian groups as BIP39 words, via one big integer (the core uses a bit loop). */
+function words11(bytes: Uint8Array, count: number): string[] {
+  const n = BigInt('0x' + hex(bytes));
+  const totalBits = BigInt(bytes.length * 8);
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const shift = totalBits - BigInt(11 * (i + 1));
+    out.push(wordlist[Number((n >> shift) & 0x7ffn)] as string);
+  }
+  return out;
+}
+
+export async function buildVectors(): Promise<Record<string, unknown>> {
+  await sodium.ready;
+
+  // --- fixed inputs -------------------------------------------------------------------------------------
+  // Fullwidth letters, the "fi" ligature, a no-break space, the Angstrom sign, a decomposed e + acute and a
+  // circled digit: NFKC rewrites every one of them.
+  const password = 'Ｈｅｉｒｌｏｏｍ ﬁle\u00a0\u212bngstr\u00f6m e\u0301te\u0301 \u2460';
+  // The same password as most keyboards would type it: already NFKC.
+  const passwordAlt = 'Heirloom file \u00c5ngstr\u00f6m \u00e9t\u00e9 1';
+  const salt = seq(0x10, 16);
+  const kdf = { alg: 'argon2id13', ops: 3, mem: 64 * 1024 * 1024, salt: b64(salt) };
+  const userId = '7d0c6f1e-3b2a-4c5d-9e8f-0a1b2c3d4e5f';
+  const username = 'Grandma.Rose';
+  const serverKey = seq(0x00, 32);
+  const accountKey = seq(0x20, 32);
+  const recoveryKey = seq(0x80, 32);
+  const boxSeed = seq(0xa0, 32);
+  const signSeed = seq(0xc0, 32);
+  const totpSecret = 'JBSWY3DPEHPK3PXP';
+  const nonces = {
+    passwordWrap: seq(0x30, 24),
+    serverWrap: seq(0x50, 24),
+    recoveryWrap: seq(0x70, 24),
+    privateKeys: seq(0x90, 24),
+    totp: seq(0xb0, 24),
+  };
+
+  // --- associated data ----------------------------------------------------------------------------------
+  const adText = {
+    passwordWrap: `heirloom/v1/account-key/password/${userId}`,
+    serverWrap: `heirloom/v1/server-wrap/${userId}`,
+    recoveryWrap: `heirloom/v1/account-key/recovery/${userId}`,
+    privateKeys: `heirloom/v1/private-keys/${userId}`,
+    identity: `heirloom/v1/identity/${userId}`,
+    totp: `heirloom/v1/totp/${userId}`,
+  };
+
+  // --- derivations --------------------------------------------------------------------------------------
+  const passwordNfkc = utf8(password.normalize('NFKC'));
+  const masterKey = sodium.crypto_pwhash(32, passwordNfkc, salt, kdf.ops, kdf.mem, sodium.crypto_pwhash_ALG_ARGON2ID13);
+  const authKey = sodium.crypto_kdf_derive_from_key(32, 1, 'HLMASTER', masterKey);
+  const passwordKek = sodium.crypto_kdf_derive_from_key(32, 2, 'HLMASTER', masterKey);
+
+  const server = {
+    authKey: sodium.crypto_kdf_derive_from_key(32, 1, 'HLSERVER', serverKey),
+    wrapKey: sodium.crypto_kdf_derive_from_key(32, 2, 'HLSERVER', serverKey),
+    fakeSaltKey: sodium.crypto_kdf_derive_from_key(32, 3, 'HLSERVER', serverKey),
+    totpKey: sodium.crypto_kdf_derive_from_key(32, 4, 'HLSERVER', serverKey),
+  };
+  const authHash = sodium.crypto_generichash(32, authKey, server.authKey);
+  const fakeSalt = sodium.crypto_generichash(16, utf8(username.toLowerCase()), server.fakeSaltKey);
+
+  const box = sodium.crypto_box_seed_keypair(boxSeed);
+  const signPair = sodium.crypto_sign_seed_keypair(signSeed);
+
+  const recoveryWrapKey = sodium.crypto_kdf_derive_from_key(32, 1, 'HLRECOVR', recoveryKey);
+  const recoveryAuthSeed = sodium.crypto_kdf_derive_from_key(32, 2, 'HLRECOVR', recoveryKey);
+  const recoveryAuth = sodium.crypto_sign_seed_keypair(recoveryAuthSeed);
+
+  const passwordWrapped = envelope(passwordKek, accountKey, adText.passwordWrap, nonces.passwordWrap);
+  const serverWrapped = envelope(server.wrapKey, passwordWrapped, adText.serverWrap, nonces.serverWrap);
+  const recoveryWrapped = envelope(recoveryWrapKey, accountKey, adText.recoveryWrap, nonces.recoveryWrap);
+  const encPrivateKeys = envelope(accountKey, cat(box.privateKey, signPair.privateKey), adText.privateKeys, nonces.privateKeys);
+  const totpEnvelope = envelope(server.totpKey, utf8(totpSecret), adText.totp, nonces.totp);
+
+  const selfSignatureMessage = cat(utf8(adText.identity), box.publicKey, signPair.publicKey, recoveryAuth.publicKey);
+  const selfSignature = sodium.crypto_sign_detached(selfSignatureMessage, signPair.privateKey);
+
+  const fingerprint = sodium.crypto_generichash(32, cat(signPair.publicKey, box.publicKey), null);
+
+  return {
+    about:
+      'Heirloom v1 test vectors; every field is explained in README.md next to this file. Byte strings are ' +
+      'lowercase hex, except inside "registration" (URL-safe base64 without padding, as sent to the server) ' +
+      'and kdf.salt. Regenerate with: npx tsx scripts/make-test-vectors.ts',
+    inputs: {
+      password,
+      passwordUtf8: hex(utf8(password)),
+      passwordAlt,
+      kdf,
+      saltHex: hex(salt),
+      userId,
+      username,
+      serverKey: hex(serverKey),
+      accountKey: hex(accountKey),
+      recoveryKey: hex(recoveryKey),
+      boxSeed: hex(boxSeed),
+      signSeed: hex(signSeed),
+      totpSecret,
+      nonces: Object.fromEntries(Object.entries(nonces).map(([k, v]) => [k, hex(v)])),
+    },
+    ad: adText,
+    outputs: {
+      passwordNfkcUtf8: hex(passwordNfkc),
+      masterKey: hex(masterKey),
+      authKey: hex(authKey),
+      passwordKek: hex(passwordKek),
+      serverAuthKey: hex(server.authKey),
+      serverWrapKey: hex(server.wrapKey),
+      serverFakeSaltKey: hex(server.fakeSaltKey),
+      serverTotpKey: hex(server.totpKey),
+      authHash: hex(authHash),
+      fakeSalt: hex(fakeSalt),
+      boxPk: hex(box.publicKey),
+      boxSk: hex(box.privateKey),
+      signPk: hex(signPair.publicKey),
+      signSk: hex(signPair.privateKey),
+      passwordWrappedAccountKey: hex(passwordWrapped),
+      serverWrappedAccountKey: hex(serverWrapped),
+      recoveryWords: entropyToMnemonic(recoveryKey, wordlist),
+      recoveryWrapKey: hex(recoveryWrapKey),
+      recoveryAuthSeed: hex(recoveryAuthSeed),
+      recoveryAuthPk: hex(recoveryAuth.publicKey),
+      recoveryWrappedAccountKey: hex(recoveryWrapped),
+      encPrivateKeys: hex(encPrivateKeys),
+      selfSignatureMessage: hex(selfSignatureMessage),
+      selfSignature: hex(selfSignature),
+      fingerprintHex: hex(fingerprint),
+      fingerprintWords: words11(fingerprint, 6),
+      totpEnvelope: hex(totpEnvelope),
+    },
+    registration: {
+      authKey: b64(authKey),
+      passwordWrappedAccountKey: b64(passwordWrapped),
+      encPrivateKeys: b64(encPrivateKeys),
+      boxPk: b64(box.publicKey),
+      signPk: b64(signPair.publicKey),
+      recoveryWrappedAccountKey: b64(recoveryWrapped),
+      recoveryAuthPk: b64(recoveryAuth.publicKey),
+      selfSignature: b64(selfSignature),
+    },
+  };
+}
+
+/**
+ * Pretty JSON, pure ASCII: non-ASCII characters are written as \uXXXX escapes so that invisible
+ * differences (a decomposed accent, a no-break space) are visible in the file and survive any editor.
+ */
+export function renderVectors(vectors: Record<string, unknown>): string {
+  const json = JSON.stringify(vectors, null, 2).replace(
+    /[\u007f-\uffff]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
+  return json + '\n';
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  writeFileSync(VECTORS_PATH, renderVectors(await buildVectors()));
+  console.log(`wrote ${VECTORS_PATH}`);
+}

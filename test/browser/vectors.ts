@@ -1,0 +1,16 @@
+/**
+ * esbuild entry for checking the test vectors in a real browser (crypto.md principle 5).
+ * Bundle it (format iife or esm, platform browser), load it in a page, then:
+ *   await window.heirloomCheckVectors()  // → { ok, failures, checked }
+ * The checks are the ones the Node test runs: client/crypto/vector-check.ts.
+ */
+import vectors from '../../docs/test-vectors/keys.json' with { type: 'json' };
+import { checkVectors, type VectorReport } from '../../client/crypto/vector-check.js';
+
+declare global {
+  interface Window {
+    heirloomCheckVectors: () => Promise<VectorReport>;
+  }
+}
+
+window.heirloomCheckVectors = () => checkVectors(vectors);

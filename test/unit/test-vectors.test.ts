@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { checkVectors } from '../../client/crypto/vector-check.js';
+import { VECTORS_PATH, buildVectors, renderVectors } from '../../scripts/make-test-vectors.js';
+
+// crypto.md principle 5. The same checks run in Chromium through test/browser/vectors.ts.
+describe('test vectors (docs/test-vectors/keys.json)', () => {
+  const text = readFileSync(VECTORS_PATH, 'utf8');
+  const vectors: unknown = JSON.parse(text);
+
+  it('are recomputed exactly by the crypto core, and every envelope opens', async () => {
+    const report = await checkVectors(vectors);
+    expect(report.failures).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+    // Guards against a checker that silently skips: there are over 60 checks today.
+    expect(report.checked).to.be.greaterThan(60);
+  });
+
+  it('name the field that no longer matches when one output changes', async () => {
+    const changed = JSON.parse(text) as { outputs: { encPrivateKeys: string } };
+    const hex = changed.outputs.encPrivateKeys;
+    changed.outputs.encPrivateKeys = hex.slice(0, -2) + (hex.endsWith('00') ? '01' : '00');
+    const report = await checkVectors(changed);
+    expect(report.ok).to.equal(false);
+    expect(report.failures.some((f) => f.startsWith('outputs.encPrivateKeys'))).to.equal(true);
+  });
+
+  it('report a missing field instead of skipping it', async () => {
+    const changed = JSON.parse(text) as { outputs: Record<string, unknown> };
+    delete changed.outputs.authHash;
+    const report = await checkVectors(changed);
+    expect(report.failures.some((f) => f.includes('outputs.authHash'))).to.equal(true);
+  });
+
+  it('are exactly what scripts/make-test-vectors.ts writes (regenerate after changing it)', async () => {
+    expect(renderVectors(await buildVectors())).to.equal(text);
+  });
+});
