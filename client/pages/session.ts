@@ -1,0 +1,28 @@
+/** What every page does when the server says the session is gone: forget the keys, go to the login page. */
+import { wipeKeys } from './keystore.js';
+
+const NO_REDIRECT_PAGES = new Set(['login', 'register']);
+
+export function loginUrlForHere(): string {
+  const here = location.pathname + location.search;
+  return here === '/' ? '/login' : `/login?next=${encodeURIComponent(here)}`;
+}
+
+export function onUnauthenticated(): void {
+  wipeKeys();
+  if (NO_REDIRECT_PAGES.has(document.body.dataset.page ?? '')) return;
+  location.assign(loginUrlForHere());
+}
+
+/** Only same-origin paths: `?next=` must not become an open redirect. */
+export function safeNext(raw: string | null): string {
+  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return '/';
+  try {
+    const url = new URL(raw, location.origin);
+    if (url.origin !== location.origin) return '/';
+    if (url.pathname === '/login' || url.pathname === '/register') return '/';
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return '/';
+  }
+}
