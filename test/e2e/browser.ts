@@ -37,12 +37,22 @@ export async function launch(): Promise<Browser> {
 }
 
 /** Collects CSP violations and page errors so a test can assert there were none. */
-export function watchPage(page: Page): { problems: string[] } {
+export async function watchPage(page: Page): Promise<{ problems: string[]; violations: () => Promise<string[]> }> {
   const problems: string[] = [];
+  // the page's own report of blocked content, caught before any page script runs
+  await page.addInitScript(() => {
+    const w = window as unknown as { __csp: string[] };
+    w.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
   page.on('console', (msg) => {
     const text = msg.text();
     if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  return { problems };
+  const violations = async () => {
+    const fromPage = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []).catch(() => []);
+    return [...problems, ...fromPage];
+  };
+  return { problems, violations };
 }
