@@ -80,6 +80,6 @@ export function init(): void {
 function refreshLists(): void {
   const htmx = (window as unknown as { htmx?: Htmx }).htmx;
   if (!htmx) return;
-  void htmx.ajax('GET', '/settings', { target: '#sessions', select: '#sessions', swap: 'outerHTML' });
+  void htmx.ajax('GET', '/settings/sessions', { target: '#sessions', swap: 'outerHTML' });
   void htmx.ajax('GET', '/settings', { target: '#audit', select: '#audit', swap: 'outerHTML' });
 }
