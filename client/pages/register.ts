@@ -216,7 +216,8 @@ export function init(): void {
       if (err instanceof ApiError && err.status === 409) {
         setUsernameOnly(true);
         goTo('account');
-        setMessage(accountError, `${err.message} Choose another username. Your password and recovery words stay the same; just write the new username on your kit.`);
+        usernameStatus.textContent = '';
+        setMessage(accountError, `${err.message} Your password and recovery words stay the same; just write the new username on your kit.`);
         markInvalid(usernameInput, true);
         usernameInput.focus();
       } else if (err instanceof ApiError && err.status === 410) {
