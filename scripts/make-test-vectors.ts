@@ -99,6 +99,7 @@ export async function buildVectors(): Promise<Record<string, unknown>> {
     wrapKey: sodium.crypto_kdf_derive_from_key(32, 2, 'HLSERVER', serverKey),
     fakeSaltKey: sodium.crypto_kdf_derive_from_key(32, 3, 'HLSERVER', serverKey),
     totpKey: sodium.crypto_kdf_derive_from_key(32, 4, 'HLSERVER', serverKey),
+    cookieKey: sodium.crypto_kdf_derive_from_key(32, 5, 'HLSERVER', serverKey),
   };
   const authHash = sodium.crypto_generichash(32, authKey, server.authKey);
   const fakeSalt = sodium.crypto_generichash(16, utf8(username.toLowerCase()), server.fakeSaltKey);
@@ -124,8 +125,8 @@ export async function buildVectors(): Promise<Record<string, unknown>> {
   return {
     about:
       'Heirloom v1 test vectors; every field is explained in README.md next to this file. Byte strings are ' +
-      'lowercase hex, except inside "registration" (URL-safe base64 without padding, as sent to the server) ' +
-      'and kdf.salt. Regenerate with: npx tsx scripts/make-test-vectors.ts',
+      'lowercase hex, except inside "registration" (URL-safe base64 without padding, as sent to the server), ' +
+      'kdf.salt and serverCookieSecret. Regenerate with: npx tsx scripts/make-test-vectors.ts',
     inputs: {
       password,
       passwordUtf8: hex(utf8(password)),
@@ -152,6 +153,9 @@ export async function buildVectors(): Promise<Record<string, unknown>> {
       serverWrapKey: hex(server.wrapKey),
       serverFakeSaltKey: hex(server.fakeSaltKey),
       serverTotpKey: hex(server.totpKey),
+      serverCookieKey: hex(server.cookieKey),
+      // The session cookie is signed with this text (the b64 of serverCookieKey), not with the raw bytes.
+      serverCookieSecret: b64(server.cookieKey),
       authHash: hex(authHash),
       fakeSalt: hex(fakeSalt),
       boxPk: hex(box.publicKey),

@@ -18,9 +18,17 @@ export interface ServerKeys {
   wrapKey: Uint8Array;
   fakeSaltKey: Uint8Array;
   totpKey: Uint8Array;
+  /**
+   * Signs the session cookie. The web server uses it as the text `toB64(cookieKey)` (express-session takes a
+   * string secret), so the cookie secret is a key of its own and never equals another key.
+   */
+  cookieKey: Uint8Array;
 }
 
-/** serverAuthKey, serverWrapKey, serverFakeSaltKey, serverTotpKey = KDF(serverKey, 1..4, "HLSERVER"). */
+/**
+ * serverAuthKey, serverWrapKey, serverFakeSaltKey, serverTotpKey, serverCookieKey =
+ * KDF(serverKey, 1..5, "HLSERVER"). An id, once given a purpose, is never reused for another.
+ */
 export function deriveServerKeys(serverKey: Uint8Array): ServerKeys {
   expectLength(serverKey, SERVER_KEY_BYTES, 'server key');
   return {
@@ -28,6 +36,7 @@ export function deriveServerKeys(serverKey: Uint8Array): ServerKeys {
     wrapKey: kdf(serverKey, 2, SERVER_CTX),
     fakeSaltKey: kdf(serverKey, 3, SERVER_CTX),
     totpKey: kdf(serverKey, 4, SERVER_CTX),
+    cookieKey: kdf(serverKey, 5, SERVER_CTX),
   };
 }
 

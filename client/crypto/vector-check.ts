@@ -178,6 +178,16 @@ export async function checkVectors(data: unknown): Promise<VectorReport> {
   sameHex('outputs.serverWrapKey', () => serverKeys().wrapKey, 'outputs.serverWrapKey');
   sameHex('outputs.serverFakeSaltKey', () => serverKeys().fakeSaltKey, 'outputs.serverFakeSaltKey');
   sameHex('outputs.serverTotpKey', () => serverKeys().totpKey, 'outputs.serverTotpKey');
+  sameHex('outputs.serverCookieKey', () => serverKeys().cookieKey, 'outputs.serverCookieKey');
+  check('outputs.serverCookieSecret is outputs.serverCookieKey in b64', () => {
+    const got = toB64(serverKeys().cookieKey);
+    const want = v.str('outputs.serverCookieSecret');
+    return got === want || `computed ${got}, keys.json has ${want}`;
+  });
+  check('the five server subkeys all differ', () => {
+    const k = serverKeys();
+    return new Set([k.authKey, k.wrapKey, k.fakeSaltKey, k.totpKey, k.cookieKey].map(toHex)).size === 5;
+  });
   sameHex('outputs.authHash', () => computeAuthHash(serverKeys().authKey, v.bytes('outputs.authKey')), 'outputs.authHash');
   check('outputs.authHash matches authKey', () =>
     authHashMatches(serverKeys().authKey, v.bytes('outputs.authKey'), v.bytes('outputs.authHash')),

@@ -45,6 +45,11 @@ def open_envelope(key, env, ad):
     return b.crypto_aead_xchacha20poly1305_ietf_decrypt(env[25:], ad.encode(), env[1:25], key)
 
 
+def b64(data):
+    # URL-safe base64 without padding, libsodium's URLSAFE_NO_PADDING.
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
 def words11(data, count, words):
     n = int.from_bytes(data, "big")
     total = len(data) * 8
@@ -78,6 +83,7 @@ def main():
     got["serverWrapKey"] = s_wrap = kdf(server_key, 2, "HLSERVER")
     got["serverFakeSaltKey"] = s_fake = kdf(server_key, 3, "HLSERVER")
     got["serverTotpKey"] = s_totp = kdf(server_key, 4, "HLSERVER")
+    got["serverCookieKey"] = s_cookie = kdf(server_key, 5, "HLSERVER")
     got["authHash"] = hashlib.blake2b(auth_key, digest_size=32, key=s_auth).digest()
     got["fakeSalt"] = hashlib.blake2b(i["username"].lower().encode(), digest_size=16, key=s_fake).digest()
     got["serverWrappedAccountKey"] = envelope(s_wrap, pw_wrap, ad["serverWrap"], nonce["serverWrap"])
@@ -106,12 +112,15 @@ def main():
     got["fingerprintHex"] = fp
 
     failures = [name for name, value in got.items() if value.hex() != o[name]]
+    # The session cookie is signed with the text b64(serverCookieKey), not with the raw bytes.
+    if b64(s_cookie) != o["serverCookieSecret"]:
+        failures.append("serverCookieSecret")
     if recovery_words != o["recoveryWords"]:
         failures.append("recoveryWords")
     if words11(fp, 6, words) != o["fingerprintWords"]:
         failures.append("fingerprintWords")
     for name, value in reg.items():
-        if base64.urlsafe_b64encode(h(o[name])).decode().rstrip("=") != value:
+        if b64(h(o[name])) != value:
             failures.append("registration." + name)
     # And the envelopes open the other way round.
     if open_envelope(kek, h(o["passwordWrappedAccountKey"]), ad["passwordWrap"]) != account_key:
@@ -122,7 +131,7 @@ def main():
     if failures:
         print("MISMATCH:", ", ".join(failures))
         sys.exit(1)
-    print(f"all {len(got) + 3 + len(reg)} values reproduced")
+    print(f"all {len(got) + 4 + len(reg)} values reproduced")
 
 
 if __name__ == "__main__":
