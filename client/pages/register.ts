@@ -55,8 +55,10 @@ export function init(): void {
   const goTo = (step: Step) => {
     for (const el of $$('[data-reg-step]', root)) show(el, el.dataset.regStep === step);
     window.scrollTo(0, 0);
-    const first = root.querySelector<HTMLElement>(`[data-reg-step="${step}"] input:not([hidden]), [data-reg-step="${step}"] h1`);
-    first?.focus({ preventScroll: true });
+    // Inputs first (account, word check, code); otherwise the step's heading, so screen readers announce it.
+    const section = root.querySelector<HTMLElement>(`[data-reg-step="${step}"]`);
+    const target = section?.querySelector<HTMLElement>('input:not([hidden]):not([type="hidden"])') ?? section?.querySelector<HTMLElement>('h1');
+    target?.focus({ preventScroll: true });
   };
 
   const invalid = (title: string, message: string) => {
