@@ -125,6 +125,10 @@ export function initVault(): void {
   for (const form of $$<HTMLFormElement>('[data-logout-form]')) form.addEventListener('submit', () => wipeKeys());
   attachUnlockForm(userId);
   startIdleTimer();
+  // Back/forward cache: a page restored after logout or lock in this tab must not show its old content.
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted && !locked && !hasStoredKeys()) lockVault('missing');
+  });
 
   const last = lastActive();
   const stale = last !== null && Date.now() - last > idleMs;
