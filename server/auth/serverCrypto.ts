@@ -4,7 +4,6 @@ import {
   deriveServerKeys,
   fakeSalt,
   fromB64,
-  kdf,
   serverUnwrap,
   serverWrap,
   toB64,
@@ -21,7 +20,7 @@ import { getSodium } from '../../client/crypto/sodium.js';
 export class ServerCrypto {
   private readonly keys: ReturnType<typeof deriveServerKeys>;
 
-  constructor(private readonly serverKey: Uint8Array) {
+  constructor(serverKey: Uint8Array) {
     this.keys = deriveServerKeys(serverKey);
   }
 
@@ -56,7 +55,7 @@ export class ServerCrypto {
 
   /** Signs session cookies; a subkey of its own so the cookie secret never equals another key. */
   cookieSecret(): string {
-    return toB64(kdf(this.serverKey, 5, 'HLSERVER'));
+    return toB64(this.keys.cookieKey);
   }
 
   /** Invitation tokens are stored hashed: a database leak must not hand out working links. */
