@@ -13,6 +13,7 @@ import {
   unwrapAccountKeyWithPassword,
   wrapAccountKeyWithPassword,
   type KdfParams,
+  type LoginKeys,
 } from './password.js';
 import {
   deriveRecoveryKeys,
@@ -91,20 +92,32 @@ export interface AccountMaterial {
   nonces?: { passwordWrap?: Uint8Array; recoveryWrap?: Uint8Array; privateKeys?: Uint8Array };
 }
 
-/** A new account for `userId`: fresh keys, wrapped for password and recovery, self-signed. */
-export function createAccount(userId: string, password: string, kdf: KdfParams): NewAccount {
+/** Fresh random material for a new account. */
+export function newAccountMaterial(): AccountMaterial {
   const s = getSodium();
   const box = s.crypto_box_keypair();
   const signPair = s.crypto_sign_keypair();
-  return createAccountFrom(userId, password, kdf, {
+  return {
     accountKey: randomBytes(ACCOUNT_KEY_BYTES),
     boxKeyPair: { publicKey: box.publicKey, privateKey: box.privateKey },
     signKeyPair: { publicKey: signPair.publicKey, privateKey: signPair.privateKey },
     recoveryKey: newRecoveryKey(),
-  });
+  };
+}
+
+/** A new account for `userId`: fresh keys, wrapped for password and recovery, self-signed. */
+export function createAccount(userId: string, password: string, kdf: KdfParams): NewAccount {
+  return createAccountFrom(userId, password, kdf, newAccountMaterial());
 }
 
 export function createAccountFrom(userId: string, password: string, kdf: KdfParams, m: AccountMaterial): NewAccount {
+  return createAccountWithLoginKeys(userId, derivePasswordKeys(password, kdf), m);
+}
+
+/**
+ * The same, when Argon2id already ran elsewhere (the pages run it in a worker). Wipes `login.passwordKek`.
+ */
+export function createAccountWithLoginKeys(userId: string, login: LoginKeys, m: AccountMaterial = newAccountMaterial()): NewAccount {
   const accountKey = expectLength(m.accountKey, ACCOUNT_KEY_BYTES, 'account key');
   const boxPk = expectLength(m.boxKeyPair.publicKey, BOX_PK_BYTES, 'encryption public key');
   const boxSk = expectLength(m.boxKeyPair.privateKey, BOX_SK_BYTES, 'encryption secret key');
@@ -113,7 +126,7 @@ export function createAccountFrom(userId: string, password: string, kdf: KdfPara
   if (!privateKeysMatch({ boxSk, signSk }, boxPk, signPk)) {
     throw new CryptoError('params', 'The key pairs given for the new account are not pairs.');
   }
-  const { authKey, passwordKek } = derivePasswordKeys(password, kdf);
+  const { authKey, passwordKek } = login;
   const { recoveryWrapKey, recoveryAuthKeyPair } = deriveRecoveryKeys(m.recoveryKey);
   try {
     const passwordWrapped = wrapAccountKeyWithPassword(passwordKek, accountKey, userId, m.nonces?.passwordWrap);
@@ -220,16 +233,21 @@ export interface PasswordChange {
 /** crypto.md: changing the password re-wraps accountKey only. The fields match POST /api/account/password. */
 export function changePassword(accountKey: Uint8Array, userId: string, newPassword: string, newKdf: KdfParams): PasswordChange {
   const kdf = checkKdfParams(newKdf);
-  const { authKey, passwordKek } = derivePasswordKeys(newPassword, kdf);
+  return changePasswordWithLoginKeys(accountKey, userId, derivePasswordKeys(newPassword, kdf), kdf);
+}
+
+/** The same, with the new password already derived (in a worker). Wipes both login keys. */
+export function changePasswordWithLoginKeys(accountKey: Uint8Array, userId: string, login: LoginKeys, newKdf: KdfParams): PasswordChange {
+  const kdf = checkKdfParams(newKdf);
   try {
     return {
-      newAuthKey: toB64(authKey),
+      newAuthKey: toB64(login.authKey),
       newKdf: kdf,
-      newPasswordWrappedAccountKey: toB64(wrapAccountKeyWithPassword(passwordKek, accountKey, userId)),
+      newPasswordWrappedAccountKey: toB64(wrapAccountKeyWithPassword(login.passwordKek, accountKey, userId)),
     };
   } finally {
-    memzero(authKey);
-    memzero(passwordKek);
+    memzero(login.authKey);
+    memzero(login.passwordKek);
   }
 }
 

@@ -6,7 +6,8 @@
  * username only sends the user back to that one field; the kit stays valid.
  */
 import { memzero, ready, type KdfParams, type NewAccount } from '../crypto/index.js';
-import { createAccountFromLoginKeys, deriveLoginKeysInWorker } from './account-keys.js';
+import { deriveLoginKeysInWorker } from './account-keys.js';
+import { createAccountWithLoginKeys } from '../crypto/index.js';
 import { ApiError, api, errorMessage } from './api.js';
 import { $, $$, markInvalid, nextFrame, setBusy, setMessage, show } from './dom.js';
 import { storeKeys, wipeKeys } from './keystore.js';
@@ -151,7 +152,7 @@ export function init(): void {
       await nextFrame();
       await ready();
       const login = await deriveLoginKeysInWorker(password.password(), invitation.kdf);
-      account = createAccountFromLoginKeys(invitation.userId, login);
+      account = createAccountWithLoginKeys(invitation.userId, login);
       password.clear();
       words = account.recoveryWords.split(' ');
       renderKit(root, { username, url: baseUrl(), date: new Date(), words });

@@ -5,7 +5,8 @@
  * The sessions list is an htmx partial; its times are localised by client/main.ts after each swap.
  */
 import { memzero, newKdfParams, ready, toB64, type KdfParams } from '../crypto/index.js';
-import { deriveLoginKeysInWorker, passwordChangeFromLoginKeys } from './account-keys.js';
+import { deriveLoginKeysInWorker } from './account-keys.js';
+import { changePasswordWithLoginKeys } from '../crypto/index.js';
 import { ApiError, api, errorMessage } from './api.js';
 import { $, nextFrame, setBusy, setMessage } from './dom.js';
 import { whenUnlocked } from './lock.js';
@@ -59,7 +60,7 @@ export function init(): void {
       busyText.textContent = 'Locking your account key with the new password…';
       const newKdf = newKdfParams({ ops: kdf.ops, mem: kdf.mem });
       const newLogin = await deriveLoginKeysInWorker(newPassword.password(), newKdf);
-      const change = passwordChangeFromLoginKeys(keys.accountKey, userId, newLogin, newKdf);
+      const change = changePasswordWithLoginKeys(keys.accountKey, userId, newLogin, newKdf);
 
       await api('POST', '/api/account/password', { currentAuthKey, ...change });
       current.value = '';
