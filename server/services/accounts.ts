@@ -48,6 +48,13 @@ export class AccountService {
     private readonly limits: RateLimits,
   ) {}
 
+  /** Counts a failed attempt; tells the owner once when their account name runs out of attempts. */
+  private async countFailure(username: string, userId: string | null, origin: Origin): Promise<void> {
+    if ((await this.limits.failedLogin(`name:${username}`, origin.ip)) && userId) {
+      await this.audit.record('rate_limited', userId, origin);
+    }
+  }
+
   private kdfOf(row: UserRow): KdfParams {
     return { alg: KDF_ALG, ops: row.kdf_ops, mem: row.kdf_mem, salt: row.kdf_salt };
   }
@@ -83,7 +90,7 @@ export class AccountService {
     // compare even when the user is unknown, so both paths cost the same
     const ok = authKey !== null && this.crypto.authMatches(authKey, row?.auth_hash ?? this.crypto.authHash(new Uint8Array(32)));
     if (row && ok && !row.disabled_at) return row;
-    await this.limits.failedLogin(`name:${username}`, origin.ip);
+    await this.countFailure(username, row?.id ?? null, origin);
     await this.audit.record('login_failed', row?.id ?? null, origin, row ? undefined : { username: username.slice(0, 32) });
     return null;
   }
@@ -99,7 +106,7 @@ export class AccountService {
 
     const replay = step === null && (await checkTotp(secret, code.trim(), 0)) !== null;
     const lostRace = step !== null; // a parallel request claimed the same step first
-    await this.limits.failedLogin(`name:${row.username}`, origin.ip);
+    await this.countFailure(row.username, row.id, origin);
     await this.audit.record(replay || lostRace ? 'totp_replay' : 'totp_failed', row.id, origin);
     throw new LoginFailed();
   }
@@ -138,7 +145,7 @@ export class AccountService {
     if (!row) throw new LoginFailed();
     await this.limits.checkLogin(`name:${row.username}`, origin.ip);
     if (!this.passwordMatches(row, authKeyB64)) {
-      await this.limits.failedLogin(`name:${row.username}`, origin.ip);
+      await this.countFailure(row.username, row.id, origin);
       await this.audit.record('unlock_failed', row.id, origin);
       throw new LoginFailed('That password is not right.');
     }
@@ -162,8 +169,8 @@ export class AccountService {
     if (!row) throw new LoginFailed();
     await this.limits.checkLogin(`name:${row.username}`, origin.ip);
     if (!this.passwordMatches(row, input.currentAuthKey)) {
-      await this.limits.failedLogin(`name:${row.username}`, origin.ip);
-      await this.audit.record('unlock_failed', row.id, origin);
+      await this.countFailure(row.username, row.id, origin);
+      await this.audit.record('password_change_failed', row.id, origin);
       throw new LoginFailed('Your current password is not right.');
     }
     let kdf: KdfParams;

@@ -17,6 +17,7 @@ export const AUDIT_EVENTS = [
   'rate_limited',
   'unlock_failed',
   'password_changed',
+  'password_change_failed',
   'session_ended',
   'logout',
 ] as const;

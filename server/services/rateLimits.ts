@@ -27,7 +27,10 @@ export class RateLimits {
   private readonly ip: RateLimiterMemory;
   private readonly lookups: RateLimiterMemory;
 
+  private readonly accountPoints: number;
+
   constructor(settings: RateLimitSettings = DEFAULT_RATE_LIMITS) {
+    this.accountPoints = settings.accountFailures;
     this.account = new RateLimiterMemory({ keyPrefix: 'acct', points: settings.accountFailures, duration: settings.windowSeconds });
     this.ip = new RateLimiterMemory({ keyPrefix: 'ip', points: settings.ipFailures, duration: settings.windowSeconds });
     this.lookups = new RateLimiterMemory({ keyPrefix: 'look', points: settings.ipLookups, duration: settings.windowSeconds });
@@ -44,8 +47,10 @@ export class RateLimits {
     }
   }
 
-  async failedLogin(accountKey: string, ip: string | null): Promise<void> {
-    await Promise.all([swallow(this.account.consume(accountKey)), swallow(this.ip.consume(ip ?? 'unknown'))]);
+  /** Counts a failure; true when it used up the account's last attempt (worth telling its owner). */
+  async failedLogin(accountKey: string, ip: string | null): Promise<boolean> {
+    const [account] = await Promise.all([swallow(this.account.consume(accountKey)), swallow(this.ip.consume(ip ?? 'unknown'))]);
+    return account?.remainingPoints === 0 && account.consumedPoints === this.accountPoints;
   }
 
   async lookup(ip: string | null): Promise<void> {
@@ -59,10 +64,11 @@ export class RateLimits {
 }
 
 /** consume() rejects once the points are gone; for counting failures that is expected, not an error. */
-async function swallow(p: Promise<unknown>): Promise<void> {
+async function swallow(p: Promise<RateLimiterRes>): Promise<RateLimiterRes | null> {
   try {
-    await p;
+    return await p;
   } catch (res) {
     if (!(res instanceof RateLimiterRes)) throw res;
+    return null;
   }
 }

@@ -135,6 +135,9 @@ describe('login: password step, then code step', () => {
     const kdf = await c.prelogin('kate');
     const right = await c.post('/api/auth/password', { username: 'kate', authKey: toB64(derivePasswordKeys(m.password, kdf).authKey) });
     expect(right.status).to.equal(429);
+    // the owner sees it once in the security log
+    const events = (await t.services.audit.forUser(m.client.userId)).map((e) => e.event);
+    expect(events.filter((e) => e === 'rate_limited')).to.have.length(1);
   });
 
   it('refuses requests without the CSRF token', async () => {
