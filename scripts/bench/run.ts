@@ -1,0 +1,77 @@
+/**
+ * npm run bench: prints figures side by side from one run on this machine. Never part of the tests.
+ * Today: Argon2id (the password KDF) in Node and in Chromium through the page's real worker.
+ */
+import { deriveMasterKey, ready, toB64, type KdfParams } from '../../client/crypto/index.js';
+import { launch } from '../../test/e2e/browser.js';
+import { startTestServer } from '../../test/helpers/server.js';
+
+const MiB = 1024 * 1024;
+const RUNS = 3;
+const SETTINGS = [
+  { ops: 3, mem: 64 * MiB, label: 'ops 3, 64 MiB (floor)' },
+  { ops: 3, mem: 256 * MiB, label: 'ops 3, 256 MiB (default)' },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function nodeArgon(ops: number, mem: number): Promise<number[]> {
+  await ready();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const kdf: KdfParams = { alg: 'argon2id13', ops, mem, salt: toB64(new Uint8Array(16).fill(i)) };
+    const t0 = performance.now();
+    deriveMasterKey('correct horse battery staple', kdf);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  const server = await startTestServer();
+  const base = await server.listen();
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/login`);
+    const rows: string[][] = [];
+    for (const s of SETTINGS) {
+      const inNode = await nodeArgon(s.ops, s.mem);
+      // the real worker the pages use: a fresh worker per derivation, as login does
+      const inBrowser = await page.evaluate(
+        async ({ ops, mem, runs }) => {
+          const times: number[] = [];
+          for (let i = 0; i < runs; i++) {
+            const salt = 'AAAAAAAAAAAAAAAAAAAAAA';
+            const t0 = performance.now();
+            await new Promise<void>((resolve, reject) => {
+              const w = new Worker('/assets/kdf-worker.js', { type: 'module' });
+              w.onmessage = (e) => {
+                w.terminate();
+                if (e.data.error) reject(new Error(e.data.error));
+                else resolve();
+              };
+              w.postMessage({ password: 'correct horse battery staple', kdf: { alg: 'argon2id13', ops, mem, salt } });
+            });
+            times.push(performance.now() - t0);
+          }
+          return times;
+        },
+        { ops: s.ops, mem: s.mem, runs: RUNS },
+      );
+      rows.push([s.label, `${median(inNode).toFixed(0)} ms`, `${median(inBrowser).toFixed(0)} ms`, (median(inBrowser) / median(inNode)).toFixed(2)]);
+    }
+    const head = ['Argon2id', `Node (median of ${RUNS})`, `Chromium worker (median of ${RUNS})`, 'browser / node'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+    process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
