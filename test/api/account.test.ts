@@ -148,6 +148,22 @@ describe('unlock, password change and sessions', () => {
   });
 });
 
+describe('behind a reverse proxy', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startTestServer({ env: { HEIRLOOM_TRUST_PROXY: '1', HEIRLOOM_BASE_URL: 'https://vault.example.org' } });
+  });
+  after(() => t.close());
+
+  it('marks the session cookie Secure when the proxy says the visitor used HTTPS', async () => {
+    const c = new TestClient(t.app);
+    const https = await c.agent.get('/login').set('X-Forwarded-Proto', 'https');
+    expect((https.headers['set-cookie'] as unknown as string[]).join(';')).to.match(/;\s*Secure/i);
+    const plain = await new TestClient(t.app).agent.get('/login');
+    expect((plain.headers['set-cookie'] as unknown as string[]).join(';')).to.not.match(/;\s*Secure/i);
+  });
+});
+
 describe('per-address rate limit', () => {
   let t: TestServer;
   before(async () => {
