@@ -26,6 +26,11 @@ import { registerRoutes } from './routes/register.js';
 import { vaultRoutes } from './routes/vault.js';
 import { settingsRoutes } from './routes/settings.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { documentRoutes } from './routes/documents.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { BlobStore } from './storage/blobs.js';
+import { DocumentService } from './services/documents.js';
+import { UploadService } from './services/uploads.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -42,6 +47,9 @@ export interface Services {
   accounts: AccountService;
   registration: RegistrationService;
   sessions: SessionService;
+  documents: DocumentService;
+  uploads: UploadService;
+  blobs: BlobStore;
 }
 
 export function createServices(deps: AppDeps): Services {
@@ -49,7 +57,12 @@ export function createServices(deps: AppDeps): Services {
   const crypto = new ServerCrypto(deps.serverKey);
   const audit = new AuditService(db);
   const limits = new RateLimits(deps.rateLimits);
+  const blobs = new BlobStore(config.dataDir);
+  const documents = new DocumentService(db, blobs, config);
   return {
+    blobs,
+    documents,
+    uploads: new UploadService(db, blobs, documents, deps.logger),
     audit,
     accounts: new AccountService(db, config, crypto, audit, limits),
     registration: new RegistrationService(db, config, crypto, audit),
@@ -136,6 +149,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use('/', registerRoutes(services));
   app.use('/', vaultRoutes(services));
   app.use('/', settingsRoutes(services));
+  app.use('/', documentRoutes(services));
+  app.use('/', uploadRoutes(services, services.blobs, logger));
 
   app.use(notFound);
   app.use(errorHandler(logger));

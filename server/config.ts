@@ -104,6 +104,12 @@ export const CONFIG_KEYS = {
     doc: 'Argon2id memory in MiB for new passwords (minimum 64). Higher is slower for attackers and for logins on weak phones.',
     schema: int(64, 1024),
   },
+  defaultQuotaMiB: {
+    env: 'HEIRLOOM_DEFAULT_QUOTA_MIB',
+    default: '10240',
+    doc: 'Storage each person may use, in MiB, unless the admin set their own quota (heirloom-admin user quota). Counts encrypted bytes, including the trash.',
+    schema: int(1, 1024 * 1024 * 1024),
+  },
   logLevel: {
     env: 'HEIRLOOM_LOG_LEVEL',
     default: 'info',
@@ -125,6 +131,7 @@ export interface Config {
   inviteDays: number;
   kdfOps: number;
   kdfMemMiB: number;
+  defaultQuotaMiB: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -181,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inviteDays: raw.inviteDays as number,
     kdfOps: raw.kdfOps as number,
     kdfMemMiB: raw.kdfMemMiB as number,
+    defaultQuotaMiB: raw.defaultQuotaMiB as number,
     logLevel: raw.logLevel as Config['logLevel'],
   };
 }

@@ -32,6 +32,9 @@ async function main(): Promise<void> {
     logger.warn({ file: config.serverKeyFile }, 'created a new server key: back it up separately from the data folder');
   }
   const { app, services } = createApp({ config, db: data.db, serverKey: data.serverKey, logger });
+  // nothing is in flight before we listen: whatever an earlier run left half-done goes now
+  await services.uploads.sweep();
+  await services.documents.purgeExpired();
 
   const server = app.listen(config.port, config.host, async () => {
     const { port } = server.address() as AddressInfo;
@@ -55,6 +58,11 @@ async function main(): Promise<void> {
   const sweep = setInterval(() => {
     services.sessions.sweep().catch((err) => logger.error({ err }, 'session sweep failed'));
   }, 10 * 60_000);
+  const hourly = setInterval(() => {
+    services.uploads.sweep({ graceMs: 3600_000 }).catch((err) => logger.error({ err }, 'upload sweep failed'));
+    services.documents.purgeExpired().catch((err) => logger.error({ err }, 'trash purge failed'));
+  }, 3600_000);
+  hourly.unref();
   sweep.unref();
 
   let stopping = false;
@@ -63,6 +71,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'stopping');
     clearInterval(sweep);
+    clearInterval(hourly);
     server.close(() => {
       data.db.destroy().finally(() => process.exit(0));
     });

@@ -21,6 +21,7 @@ export interface UserRow {
   totp_last_step: number;
   created_at: number;
   password_changed_at: number;
+  quota_bytes?: number | null;
 }
 
 export const users = {
@@ -32,6 +33,7 @@ export const users = {
   /** Records a used TOTP step only if it is newer than the last one: the atomic replay guard. */
   claimTotpStep: async (db: Db, id: string, step: number): Promise<boolean> =>
     (await db('users').where({ id }).andWhere('totp_last_step', '<', step).update({ totp_last_step: step })) === 1,
+  setQuota: (db: Db, id: string, quotaBytes: number | null) => db('users').where({ id }).update({ quota_bytes: quotaBytes }),
   updatePassword: (
     db: Db,
     id: string,

@@ -1,0 +1,54 @@
+import type { Db } from './connection.js';
+
+export interface DocumentRow {
+  id: string;
+  owner_id: string;
+  size: number;
+  meta: string;
+  key_wrap: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface UploadRow {
+  id: string;
+  owner_id: string;
+  length: number;
+  meta: string;
+  key_wrap: string;
+  created_at: number;
+}
+
+const sumOf = async (q: Promise<unknown>) => Number(((await q) as { n: number | string | null } | undefined)?.n ?? 0);
+
+export const documents = {
+  insert: (db: Db, row: DocumentRow) => db<DocumentRow>('documents').insert(row),
+  owned: (db: Db, ownerId: string, id: string) => db<DocumentRow>('documents').where({ id, owner_id: ownerId }).first(),
+  byId: (db: Db, id: string) => db<DocumentRow>('documents').where({ id }).first(),
+  list: (db: Db, ownerId: string, trashed: boolean) => {
+    const q = db<DocumentRow>('documents').where({ owner_id: ownerId });
+    return (trashed ? q.whereNotNull('deleted_at') : q.whereNull('deleted_at')).orderBy('created_at', 'desc');
+  },
+  setMeta: (db: Db, ownerId: string, id: string, meta: string, now: number) =>
+    db('documents').where({ id, owner_id: ownerId }).whereNull('deleted_at').update({ meta, updated_at: now }),
+  setDeleted: (db: Db, ownerId: string, id: string, deletedAt: number | null) => {
+    const q = db('documents').where({ id, owner_id: ownerId });
+    return (deletedAt === null ? q.whereNotNull('deleted_at') : q.whereNull('deleted_at')).update({ deleted_at: deletedAt });
+  },
+  remove: (db: Db, id: string) => db('documents').where({ id }).delete(),
+  trashedBefore: (db: Db, cutoff: number) => db<DocumentRow>('documents').where('deleted_at', '<', cutoff).select('id'),
+  trashed: (db: Db, ownerId: string) => db<DocumentRow>('documents').where({ owner_id: ownerId }).whereNotNull('deleted_at').select('id'),
+  allIds: async (db: Db) => (await db<DocumentRow>('documents').select('id')).map((r) => r.id),
+  usedBytes: (db: Db, ownerId: string) => sumOf(db('documents').where({ owner_id: ownerId }).sum({ n: 'size' }).first()),
+  count: (db: Db, ownerId: string) => sumOf(db('documents').where({ owner_id: ownerId }).whereNull('deleted_at').count({ n: '*' }).first()),
+};
+
+export const uploads = {
+  insert: (db: Db, row: UploadRow) => db<UploadRow>('uploads').insert(row),
+  byId: (db: Db, id: string) => db<UploadRow>('uploads').where({ id }).first(),
+  remove: (db: Db, id: string) => db('uploads').where({ id }).delete(),
+  reservedBytes: (db: Db, ownerId: string) => sumOf(db('uploads').where({ owner_id: ownerId }).sum({ n: 'length' }).first()),
+  olderThan: (db: Db, cutoff: number) => db<UploadRow>('uploads').where('created_at', '<', cutoff),
+  all: (db: Db) => db<UploadRow>('uploads'),
+};

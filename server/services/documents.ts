@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { Db } from '../db/connection.js';
+import { documents, uploads, type DocumentRow } from '../db/documents.js';
+import { users } from '../db/users.js';
+import { NotFound, Validation } from '../errors.js';
+import type { BlobStore } from '../storage/blobs.js';
+import { fromB64 } from '../../client/crypto/index.js';
+
+/** Documents stay in the trash this long, then are purged by themselves (flows.md "Documents"). */
+export const TRASH_DAYS = 30;
+const DAY = 86_400_000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A document as the owner's client receives it: everything but the blob, still encrypted. */
+export interface DocumentView {
+  id: string;
+  size: number;
+  meta: string;
+  keyWrap: string;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+}
+
+export interface Usage {
+  used: number;
+  quota: number;
+  documents: number;
+}
+
+export const metaSchema = z.object({ meta: z.string().min(1).max(8000) });
+
+/** Checks that an ID is a document ID before it is used anywhere (404 for anything else, like a miss). */
+export function documentId(raw: unknown): string {
+  if (typeof raw !== 'string' || !UUID.test(raw)) throw new NotFound('There is no such document.', 'document_not_found');
+  return raw;
+}
+
+/** Encrypted metadata: an AEAD envelope around JSON padded to a multiple of 256 bytes (crypto.md). */
+export function checkMetaEnvelope(b64: string): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromB64(b64);
+  } catch {
+    throw new Validation('The document’s metadata is not valid base64.', 'bad_meta');
+  }
+  const body = bytes.length - 1 - 24 - 16;
+  if (bytes[0] !== 1 || body < 256 || body % 256 !== 0 || body > 4096) {
+    throw new Validation('The document’s metadata is not in the expected encrypted format.', 'bad_meta');
+  }
+}
+
+/** The owner's wrap of the document key: AEAD of 32 bytes. */
+export function checkKeyWrap(b64: string): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromB64(b64);
+  } catch {
+    throw new Validation('The document’s key is not valid base64.', 'bad_key');
+  }
+  if (bytes[0] !== 1 || bytes.length !== 1 + 24 + 32 + 16) {
+    throw new Validation('The document’s key is not in the expected encrypted format.', 'bad_key');
+  }
+}
+
+function view(r: DocumentRow): DocumentView {
+  return {
+    id: r.id,
+    size: Number(r.size),
+    meta: r.meta,
+    keyWrap: r.key_wrap,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
+  };
+}
+
+/**
+ * The rules of a person's documents: who may see what, quotas, the trash. Another user's document is
+ * "not found", never "forbidden", so IDs reveal nothing.
+ */
+export class DocumentService {
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    private readonly config: Config,
+  ) {}
+
+  async list(userId: string, trashed = false): Promise<DocumentView[]> {
+    return (await documents.list(this.db, userId, trashed)).map(view);
+  }
+
+  async get(userId: string, rawId: unknown): Promise<DocumentView> {
+    const row = await documents.owned(this.db, userId, documentId(rawId));
+    if (!row) throw new NotFound('There is no such document.', 'document_not_found');
+    return view(row);
+  }
+
+  /** The file to stream for a document the user can read. */
+  async blobPath(userId: string, rawId: unknown): Promise<{ path: string; size: number }> {
+    const doc = await this.get(userId, rawId);
+    const size = await this.blobs.size(doc.id);
+    if (size === null) throw new NotFound('The encrypted file of this document is missing on the server.', 'blob_missing');
+    return { path: this.blobs.pathOf(doc.id), size };
+  }
+
+  /** Rename or retag: the client re-encrypts the metadata; the server swaps the envelope. */
+  async updateMeta(userId: string, rawId: unknown, meta: string): Promise<DocumentView> {
+    const id = documentId(rawId);
+    checkMetaEnvelope(meta);
+    if ((await documents.setMeta(this.db, userId, id, meta, Date.now())) !== 1) {
+      throw new NotFound('There is no such document (or it is in the trash).', 'document_not_found');
+    }
+    return this.get(userId, id);
+  }
+
+  async trash(userId: string, rawId: unknown): Promise<void> {
+    const id = documentId(rawId);
+    if ((await documents.setDeleted(this.db, userId, id, Date.now())) !== 1) await this.get(userId, id);
+  }
+
+  async restore(userId: string, rawId: unknown): Promise<void> {
+    const id = documentId(rawId);
+    if ((await documents.setDeleted(this.db, userId, id, null)) !== 1) await this.get(userId, id);
+  }
+
+  /** Deletes for good: the row first, then the blob (a crash in between leaves only an orphan blob). */
+  async deleteForever(userId: string, rawId: unknown): Promise<void> {
+    const doc = await this.get(userId, rawId);
+    if (doc.deletedAt === null) {
+      throw new Validation('Move the document to the trash first.', 'not_in_trash');
+    }
+    await documents.remove(this.db, doc.id);
+    await this.blobs.remove(doc.id);
+  }
+
+  async emptyTrash(userId: string): Promise<number> {
+    const rows = await documents.trashed(this.db, userId);
+    for (const r of rows) {
+      await documents.remove(this.db, r.id);
+      await this.blobs.remove(r.id);
+    }
+    return rows.length;
+  }
+
+  /** Purges what has been in the trash for TRASH_DAYS. Runs at start and every hour. */
+  async purgeExpired(now = Date.now()): Promise<number> {
+    const rows = await documents.trashedBefore(this.db, now - TRASH_DAYS * DAY);
+    for (const r of rows) {
+      await documents.remove(this.db, r.id);
+      await this.blobs.remove(r.id);
+    }
+    return rows.length;
+  }
+
+  async quotaOf(userId: string): Promise<number> {
+    const row = await users.byId(this.db, userId);
+    const q = row?.quota_bytes;
+    return q === null || q === undefined ? this.config.defaultQuotaMiB * 1024 * 1024 : Number(q);
+  }
+
+  /** Bytes used (documents, the trash, and uploads in flight) against the quota. */
+  async usage(userId: string): Promise<Usage> {
+    const [stored, reserved, count, quota] = await Promise.all([
+      documents.usedBytes(this.db, userId),
+      uploads.reservedBytes(this.db, userId),
+      documents.count(this.db, userId),
+      this.quotaOf(userId),
+    ]);
+    return { used: stored + reserved, quota, documents: count };
+  }
+}

@@ -1,0 +1,172 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/connection.js';
+import { documents, uploads } from '../db/documents.js';
+import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
+import type { BlobStore } from '../storage/blobs.js';
+import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService } from './documents.js';
+
+/** "HLB" then format version 1 (crypto.md "Documents"). */
+const BLOB_MAGIC = Buffer.from([0x48, 0x4c, 0x42, 0x01]);
+/** header (magic, version, chunk size, secretstream header) + one empty final chunk */
+const SMALLEST_BLOB = 32 + 17;
+/** Uploads untouched for this long are abandoned: their reservation and bytes are dropped. */
+export const STALE_UPLOAD_MS = 24 * 3600_000;
+
+export interface NewUpload {
+  id: unknown;
+  length: number;
+  meta: unknown;
+  keyWrap: unknown;
+}
+
+function formatSize(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * Resumable uploads of encrypted blobs (tus). An upload reserves its length against the quota when it is
+ * created; when its last byte arrives the blob is moved into place durably, then its row is written, so a
+ * document exists whole or not at all.
+ */
+export class UploadService {
+  constructor(
+    private readonly db: Db,
+    private readonly blobs: BlobStore,
+    private readonly docs: DocumentService,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Checks a new upload and reserves its space, atomically with the quota check. */
+  async reserve(userId: string, input: NewUpload): Promise<string> {
+    const id = typeof input.id === 'string' && /^[0-9a-f-]{36}$/.test(input.id) ? documentId(input.id) : null;
+    if (!id) throw new Validation('The document ID must be a lowercase UUID.', 'bad_document_id');
+    if (!Number.isSafeInteger(input.length) || input.length < SMALLEST_BLOB) {
+      throw new Validation('The upload length is not valid for an encrypted document.', 'bad_length');
+    }
+    if (typeof input.meta !== 'string' || typeof input.keyWrap !== 'string') {
+      throw new Validation('The upload lacks the document’s encrypted metadata or key.', 'bad_meta');
+    }
+    checkMetaEnvelope(input.meta);
+    checkKeyWrap(input.keyWrap);
+    const meta = input.meta;
+    const keyWrap = input.keyWrap;
+    const quota = await this.docs.quotaOf(userId);
+    await this.db.transaction(async (trx) => {
+      if ((await documents.byId(trx, id)) || (await uploads.byId(trx, id))) {
+        throw new Conflict('A document with this ID already exists.', 'document_exists');
+      }
+      const used = (await documents.usedBytes(trx, userId)) + (await uploads.reservedBytes(trx, userId));
+      if (used + input.length > quota) {
+        throw new PayloadTooLarge(
+          `This file does not fit: it needs ${formatSize(input.length)} and you have ${formatSize(Math.max(0, quota - used))} left of ${formatSize(quota)}. Empty the trash or ask your family’s admin for more space.`,
+          'quota_exceeded',
+        );
+      }
+      await uploads.insert(trx, { id, owner_id: userId, length: input.length, meta, key_wrap: keyWrap, created_at: Date.now() });
+    });
+    return id;
+  }
+
+  /** Only the person who started an upload may continue, inspect or cancel it. */
+  async authorize(userId: string, rawId: unknown): Promise<void> {
+    const row = await uploads.byId(this.db, documentId(rawId));
+    if (!row || row.owner_id !== userId) throw new NotFound('There is no such upload.', 'upload_not_found');
+  }
+
+  /** The last byte arrived: check the blob, move it into place, then write the document row. */
+  async finish(rawId: unknown): Promise<void> {
+    const id = documentId(rawId);
+    const row = await uploads.byId(this.db, id);
+    if (!row) throw new NotFound('There is no such upload.', 'upload_not_found');
+    const from = this.blobs.uploadPathOf(id);
+    const { size, head } = await this.inspect(from);
+    if (size !== Number(row.length) || !head.subarray(0, 4).equals(BLOB_MAGIC)) {
+      await this.abandon(id);
+      throw new Validation('The uploaded file is not an encrypted Heirloom document. Nothing was saved.', 'bad_blob');
+    }
+    await this.blobs.commit(id, from);
+    try {
+      const now = Date.now();
+      await this.db.transaction(async (trx) => {
+        await uploads.remove(trx, id);
+        await documents.insert(trx, {
+          id,
+          owner_id: row.owner_id,
+          size,
+          meta: row.meta,
+          key_wrap: row.key_wrap,
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+        });
+      });
+    } catch (err) {
+      await this.blobs.remove(id);
+      throw err;
+    }
+    await this.blobs.removeUpload(`${id}.json`);
+  }
+
+  private async inspect(file: string): Promise<{ size: number; head: Buffer }> {
+    const { promises: fs } = await import('node:fs');
+    const handle = await fs.open(file, 'r');
+    try {
+      const head = Buffer.alloc(8);
+      await handle.read(head, 0, 8, 0);
+      return { size: (await handle.stat()).size, head };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Drops an upload: its reservation and its bytes. */
+  async abandon(id: string): Promise<void> {
+    await uploads.remove(this.db, id);
+    await this.blobs.removeUpload(id);
+    await this.blobs.removeUpload(`${id}.json`);
+  }
+
+  /**
+   * Start-up and hourly clean-up: uploads abandoned for a day, files in uploads/ without a reservation,
+   * and blobs without a document row (what a crash between the blob's rename and its row can leave).
+   * `graceMs` spares files touched that recently: while the server runs, an upload may be between steps.
+   * At start-up nothing is in flight and the grace is 0.
+   */
+  async sweep(opts: { now?: number; graceMs?: number } = {}): Promise<{ staleUploads: number; strayFiles: number; orphanBlobs: number }> {
+    const now = opts.now ?? Date.now();
+    const grace = opts.graceMs ?? 0;
+    const settled = async (file: string) => grace === 0 || now - (await this.blobs.mtime(file)) > grace;
+    let staleUploads = 0;
+    for (const row of await uploads.olderThan(this.db, now - STALE_UPLOAD_MS)) {
+      await this.abandon(row.id);
+      staleUploads++;
+    }
+    const live = new Set((await uploads.all(this.db)).map((r) => r.id));
+    let strayFiles = 0;
+    for (const name of await this.blobs.listUploads()) {
+      if (!live.has(name.replace(/\.json$/, '')) && (await settled(this.blobs.uploadsPath(name)))) {
+        await this.blobs.removeUpload(name);
+        strayFiles++;
+      }
+    }
+    const known = new Set(await documents.allIds(this.db));
+    let orphanBlobs = 0;
+    for (const id of await this.blobs.list()) {
+      if (!known.has(id) && (await settled(this.blobs.pathOf(id)))) {
+        await this.blobs.remove(id);
+        orphanBlobs++;
+      }
+    }
+    if (staleUploads + strayFiles + orphanBlobs > 0) {
+      this.logger.info({ staleUploads, strayFiles, orphanBlobs }, 'swept unfinished uploads and orphan blobs');
+    }
+    return { staleUploads, strayFiles, orphanBlobs };
+  }
+}

@@ -1,0 +1,130 @@
+import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
+import path from 'node:path';
+
+/** Lowercase canonical UUID: the only shape a document ID may have before it touches a path. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class BadBlobId extends Error {}
+
+/**
+ * Encrypted document blobs on local disk: `blobs/<first two hex>/<docId>`. Paths are made here from
+ * validated IDs only. Blobs appear atomically (fsync, rename, fsync the folder), so a crash leaves either
+ * the whole blob or nothing under its final name (architecture.md "Data folder").
+ */
+export class BlobStore {
+  readonly blobsDir: string;
+  readonly uploadsDir: string;
+
+  constructor(dataDir: string) {
+    this.blobsDir = path.join(dataDir, 'blobs');
+    this.uploadsDir = path.join(dataDir, 'uploads');
+  }
+
+  pathOf(id: string): string {
+    if (!UUID.test(id)) throw new BadBlobId(`not a document ID: ${JSON.stringify(id).slice(0, 60)}`);
+    return path.join(this.blobsDir, id.slice(0, 2), id);
+  }
+
+  /** Where tus keeps an upload in flight (named by the future document's ID). */
+  uploadPathOf(id: string): string {
+    if (!UUID.test(id)) throw new BadBlobId('not a document ID');
+    return path.join(this.uploadsDir, id);
+  }
+
+  /** Moves a finished upload to its final place, durably. */
+  async commit(id: string, from: string): Promise<void> {
+    const target = this.pathOf(id);
+    const handle = await fs.open(from, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const dir = path.dirname(target);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.rename(from, target);
+    await syncDir(dir);
+    await syncDir(path.dirname(from));
+  }
+
+  async size(id: string): Promise<number | null> {
+    try {
+      return (await fs.stat(this.pathOf(id))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Reads the first bytes, to check a blob's header. */
+  async head(id: string, n: number): Promise<Buffer> {
+    const handle = await fs.open(this.pathOf(id), 'r');
+    try {
+      const buf = Buffer.alloc(n);
+      const { bytesRead } = await handle.read(buf, 0, n, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  read(id: string, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.pathOf(id), range);
+  }
+
+  async remove(id: string): Promise<void> {
+    await fs.rm(this.pathOf(id), { force: true });
+  }
+
+  /** Every blob ID on disk (for the orphan sweep and verify). */
+  async list(): Promise<string[]> {
+    const ids: string[] = [];
+    let shards: string[];
+    try {
+      shards = await fs.readdir(this.blobsDir);
+    } catch {
+      return ids;
+    }
+    for (const shard of shards) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      for (const name of await fs.readdir(path.join(this.blobsDir, shard))) {
+        if (UUID.test(name) && name.startsWith(shard)) ids.push(name);
+      }
+    }
+    return ids;
+  }
+
+  /** Files in the uploads folder (tus data files and their .json descriptions). */
+  async listUploads(): Promise<string[]> {
+    try {
+      return await fs.readdir(this.uploadsDir);
+    } catch {
+      return [];
+    }
+  }
+
+  uploadsPath(name: string): string {
+    return path.join(this.uploadsDir, path.basename(name));
+  }
+
+  /** Last change of a file in ms, or 0 when it is gone. */
+  async mtime(file: string): Promise<number> {
+    try {
+      return (await fs.stat(file)).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }
+
+  async removeUpload(name: string): Promise<void> {
+    await fs.rm(path.join(this.uploadsDir, path.basename(name)), { force: true });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
