@@ -9,3 +9,4 @@ export * from './identity.js';
 export * from './account.js';
 export * from './fingerprint.js';
 export * from './server.js';
+export * from './document.js';
