@@ -1,5 +1,5 @@
 /**
- * Writes docs/test-vectors/keys.json (crypto.md principle 5).
+ * Writes docs/test-vectors/keys.json and docs/test-vectors/document.json (crypto.md principle 5).
  *
  * Run: npx tsx scripts/make-test-vectors.ts
  *
@@ -15,6 +15,7 @@ import { entropyToMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 
 export const VECTORS_PATH = fileURLToPath(new URL('../docs/test-vectors/keys.json', import.meta.url));
+export const DOCUMENT_VECTORS_PATH = fileURLToPath(new URL('../docs/test-vectors/document.json', import.meta.url));
 
 /** n bytes start, start+1, ... (mod 256): obviously made up, easy to type into another implementation. */
 function seq(start: number, n: number): Uint8Array {
@@ -201,7 +202,144 @@ export function renderVectors(vectors: Record<string, unknown>): string {
   return json + '\n';
 }
 
+// --- documents (document.json) ---------------------------------------------------------------------------
+
+/**
+ * crypto_secretstream_xchacha20poly1305 "push", rebuilt from the primitives it is made of so that the
+ * 24-byte stream header can be fixed (libsodium's init_push always draws it at random). Mirrors libsodium's
+ * secretstream_xchacha20poly1305.c; the checker decrypts the result with libsodium's real secretstream, so a
+ * mistake here cannot go unnoticed. Covers what a short vector needs: nothing after a REKEY or FINAL chunk,
+ * no counter wrap.
+ */
+function secretstreamPush(key: Uint8Array, header: Uint8Array) {
+  const s = sodium as typeof sodium & {
+    // Present in the sumo build, missing from its type definitions.
+    crypto_core_hchacha20(input: Uint8Array, key: Uint8Array, constant: Uint8Array | null): Uint8Array;
+  };
+  const k = s.crypto_core_hchacha20(header.subarray(0, 16), key, null);
+  // 12-byte ChaCha20-IETF nonce: 32-bit little-endian counter starting at 1, then header bytes 16..23.
+  const nonce = new Uint8Array(12);
+  nonce[0] = 1;
+  nonce.set(header.subarray(16, 24), 4);
+  const le64 = (n: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt(n), true);
+    return b;
+  };
+  // TAG_FINAL (3) includes the REKEY bit (2): libsodium rekeys after it, which matters only if more followed.
+  let rekeyed = false;
+  return (message: Uint8Array, ad: Uint8Array, tag: number): Uint8Array => {
+    if (rekeyed) throw new Error('pushing after a REKEY or FINAL chunk is not implemented here');
+    rekeyed = (tag & s.crypto_secretstream_xchacha20poly1305_TAG_REKEY) !== 0;
+    const polyKey = s.crypto_stream_chacha20_ietf_xor_ic(new Uint8Array(64), nonce, 0, k).subarray(0, 32);
+    const mac = s.crypto_onetimeauth_init(polyKey);
+    s.crypto_onetimeauth_update(mac, ad);
+    s.crypto_onetimeauth_update(mac, new Uint8Array((0x10 - ad.length) & 0xf));
+    const block = new Uint8Array(64);
+    block[0] = tag;
+    const encBlock = s.crypto_stream_chacha20_ietf_xor_ic(block, nonce, 1, k);
+    s.crypto_onetimeauth_update(mac, encBlock);
+    const c = s.crypto_stream_chacha20_ietf_xor_ic(message, nonce, 2, k);
+    s.crypto_onetimeauth_update(mac, c);
+    // Not a multiple-of-16 pad of the ciphertext: libsodium pads (16 - 64 + mlen) & 15 bytes, i.e. mlen % 16.
+    s.crypto_onetimeauth_update(mac, new Uint8Array((0x10 - 64 + c.length) & 0xf));
+    s.crypto_onetimeauth_update(mac, le64(ad.length));
+    s.crypto_onetimeauth_update(mac, le64(64 + c.length));
+    const tagMac = s.crypto_onetimeauth_final(mac);
+    // Next state: the inner nonce is XORed with the MAC's first 8 bytes, the counter goes up by one.
+    for (let i = 0; i < 8; i++) nonce[4 + i] = (nonce[4 + i] ?? 0) ^ (tagMac[i] ?? 0);
+    const counter = new DataView(nonce.buffer).getUint32(0, true) + 1;
+    if (counter > 0xffffffff) throw new Error('counter wrap is not implemented here');
+    new DataView(nonce.buffer).setUint32(0, counter, true);
+    return cat(encBlock.subarray(0, 1), c, tagMac);
+  };
+}
+
+export async function buildDocumentVectors(): Promise<Record<string, unknown>> {
+  await sodium.ready;
+
+  // --- fixed inputs -------------------------------------------------------------------------------------
+  const docKey = seq(0x60, 32);
+  const docId = '5e2f8a14-6c3b-4d7e-9f01-a2b3c4d5e6f7';
+  const userId = '7d0c6f1e-3b2a-4c5d-9e8f-0a1b2c3d4e5f'; // the account of keys.json
+  const accountKey = seq(0x20, 32); // idem
+  const chunkSize = 16; // real documents use 4,194,304; 16 keeps the vector short and still gives 3 chunks
+  const plaintext = 'Deed: blue box, top shelf. \u2014 Rose'; // 35 bytes of UTF-8 (the dash is 3): chunks of 16, 16 and 3
+  const streamHeader = seq(0xe0, 24);
+  const meta = {
+    name: 'Where the deed is.txt',
+    type: 'text/plain',
+    size: utf8(plaintext).length,
+    modified: 1700000000000,
+    tags: ['house', 'legal'],
+    note: 'Caf\u00e9 receipt is in the same box.',
+  };
+  const nonces = { meta: seq(0x10, 24), ownerWrap: seq(0x40, 24) };
+
+  const adText = {
+    chunks: docId, // the chunks' AD is the bare document ID, without the heirloom/v1/ prefix
+    meta: `heirloom/v1/doc-meta/${docId}`,
+    ownerWrap: `heirloom/v1/doc-key/${docId}/${userId}`,
+  };
+
+  // --- the content blob -----------------------------------------------------------------------------------
+  const pt = utf8(plaintext);
+  const push = secretstreamPush(docKey, streamHeader);
+  const chunks: Uint8Array[] = [];
+  const count = pt.length === 0 ? 1 : Math.ceil(pt.length / chunkSize);
+  for (let i = 0; i < count; i++) {
+    const tag =
+      i === count - 1 ? sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL : sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    chunks.push(push(pt.subarray(i * chunkSize, (i + 1) * chunkSize), utf8(adText.chunks), tag));
+  }
+  const head = new Uint8Array(8);
+  head.set(utf8('HLB'));
+  head[3] = 1;
+  new DataView(head.buffer).setUint32(4, chunkSize, false);
+  const blobHeader = cat(head, streamHeader);
+  const blob = cat(blobHeader, ...chunks);
+
+  // --- metadata and the owner's wrap ------------------------------------------------------------------------
+  const metaKey = sodium.crypto_kdf_derive_from_key(32, 1, 'HLDOCKEY', docKey);
+  const metaJson = JSON.stringify(meta);
+  const metaPadded = sodium.pad(utf8(metaJson), 256);
+  const metaEnvelope = envelope(metaKey, metaPadded, adText.meta, nonces.meta);
+  const ownerWrappedDocKey = envelope(accountKey, docKey, adText.ownerWrap, nonces.ownerWrap);
+
+  return {
+    about:
+      'Heirloom v1 test vectors for one document; every field is explained in README.md next to this file. ' +
+      'Byte strings are lowercase hex. Regenerate with: npx tsx scripts/make-test-vectors.ts',
+    inputs: {
+      docKey: hex(docKey),
+      docId,
+      userId,
+      accountKey: hex(accountKey),
+      chunkSize,
+      plaintext,
+      plaintextUtf8: hex(pt),
+      secretstreamHeader: hex(streamHeader),
+      meta,
+      nonces: { meta: hex(nonces.meta), ownerWrap: hex(nonces.ownerWrap) },
+    },
+    ad: adText,
+    outputs: {
+      blobHeader: hex(blobHeader),
+      chunks: chunks.map(hex),
+      blob: hex(blob),
+      blobSize: blob.length,
+      metaKey: hex(metaKey),
+      metaJson,
+      metaPadded: hex(metaPadded),
+      metaEnvelope: hex(metaEnvelope),
+      ownerWrappedDocKey: hex(ownerWrappedDocKey),
+    },
+  };
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   writeFileSync(VECTORS_PATH, renderVectors(await buildVectors()));
   console.log(`wrote ${VECTORS_PATH}`);
+  writeFileSync(DOCUMENT_VECTORS_PATH, renderVectors(await buildDocumentVectors()));
+  console.log(`wrote ${DOCUMENT_VECTORS_PATH}`);
 }

@@ -1,13 +1,27 @@
 /**
- * Recomputes docs/test-vectors/keys.json with the crypto core and reports every difference.
+ * Recomputes docs/test-vectors/keys.json (checkVectors) and checks docs/test-vectors/document.json
+ * (checkDocumentVectors) with the crypto core, and reports every difference.
  * Shared by the Node test (test/unit/test-vectors.test.ts) and the browser bundle (test/browser/vectors.ts),
  * so both runtimes run the very same checks (crypto.md principle 5). Takes the parsed JSON; does no I/O.
  * Not re-exported from index.ts: the app has no use for it.
  */
 import { CryptoError } from './errors.js';
-import { fromB64, fromHex, toB64, toHex } from './encoding.js';
-import { adString } from './primitives.js';
+import { concatBytes, fromB64, fromHex, toB64, toHex, utf8 } from './encoding.js';
+import { adString, aeadOpen, kdf } from './primitives.js';
 import { getSodium, ready } from './sodium.js';
+import {
+  BLOB_HEADER_BYTES,
+  BlobDecryptor,
+  CHUNK_OVERHEAD,
+  blobSize,
+  decryptBlob,
+  encryptBlob,
+  openDocMeta,
+  sealDocMeta,
+  unwrapDocKeyForOwner,
+  wrapDocKeyForOwner,
+  type DocMeta,
+} from './document.js';
 import {
   checkKdfParams,
   deriveLoginKeys,
@@ -56,13 +70,13 @@ const REGISTRATION_FIELDS: (keyof Registration)[] = [
   'selfSignature',
 ];
 
-/** Reads a string at a dotted path of the parsed JSON, failing with the path in the message. */
-function reader(data: unknown) {
+/** Reads a string at a dotted path of the parsed JSON, failing with the file and path in the message. */
+function reader(data: unknown, file = 'keys.json') {
   const at = (path: string): unknown => {
     let node: unknown = data;
     for (const key of path.split('.')) {
       if (typeof node !== 'object' || node === null || !(key in node)) {
-        throw new Error(`keys.json has no field ${path}`);
+        throw new Error(`${file} has no field ${path}`);
       }
       node = (node as Record<string, unknown>)[key];
     }
@@ -70,17 +84,16 @@ function reader(data: unknown) {
   };
   const str = (path: string): string => {
     const v = at(path);
-    if (typeof v !== 'string') throw new Error(`keys.json field ${path} is not a string`);
+    if (typeof v !== 'string') throw new Error(`${file} field ${path} is not a string`);
     return v;
   };
   return { at, str, bytes: (path: string) => fromHex(str(path)) };
 }
 
-export async function checkVectors(data: unknown): Promise<VectorReport> {
-  await ready();
+/** The check helpers both vector files use; each failure is one sentence starting with the field's name. */
+function checker(v: ReturnType<typeof reader>, file: string) {
   const failures: string[] = [];
   let checked = 0;
-  const v = reader(data);
 
   /** Runs one check; an exception is a failure too (a missing field must not pass silently). */
   const check = (name: string, fn: () => boolean | string): void => {
@@ -96,7 +109,7 @@ export async function checkVectors(data: unknown): Promise<VectorReport> {
     check(name, () => {
       const got = toHex(actual());
       const want = v.str(expectedPath);
-      return got === want || `computed ${got}, keys.json has ${want}`;
+      return got === want || `computed ${got}, ${file} has ${want}`;
     });
   /** The envelope must refuse a flipped last byte (auth) and an unknown version byte (version). */
   const refusesTampering = (name: string, open: (envelope: Uint8Array) => unknown, path: string): void => {
@@ -111,6 +124,14 @@ export async function checkVectors(data: unknown): Promise<VectorReport> {
       return expectCryptoError(() => open(bad), 'version');
     });
   };
+  const report = (): VectorReport => ({ ok: failures.length === 0 && checked > 0, failures, checked });
+  return { check, sameHex, refusesTampering, report };
+}
+
+export async function checkVectors(data: unknown): Promise<VectorReport> {
+  await ready();
+  const v = reader(data);
+  const { check, sameHex, refusesTampering, report } = checker(v, 'keys.json');
 
   // Inputs ---------------------------------------------------------------------------------------------
   let password = '';
@@ -340,7 +361,158 @@ export async function checkVectors(data: unknown): Promise<VectorReport> {
     return toHex(keys.accountKey) === v.str('inputs.accountKey') && toHex(keys.signSk) === v.str('outputs.signSk');
   });
 
-  return { ok: failures.length === 0, failures, checked };
+  return report();
+}
+
+/**
+ * Checks docs/test-vectors/document.json. The blob cannot be recomputed (the core draws the secretstream
+ * header at random, as it must), so the checker decrypts the stored blob with the core's BlobDecryptor,
+ * checks that every kind of tampering is refused, and that the core's own encryption of the same plaintext
+ * opens again. Metadata and the owner's wrap take a nonce, so those are recomputed byte for byte.
+ */
+/** A valid ID that is neither the vector's document nor its user. */
+const OTHER_ID = '00000000-0000-4000-8000-000000000000';
+
+export async function checkDocumentVectors(data: unknown): Promise<VectorReport> {
+  await ready();
+  const file = 'document.json';
+  const v = reader(data, file);
+  const { check, sameHex, refusesTampering, report } = checker(v, file);
+  let docId = '';
+  let userId = '';
+  let chunkSize = 0;
+  try {
+    docId = v.str('inputs.docId');
+    userId = v.str('inputs.userId');
+    const cs = v.at('inputs.chunkSize');
+    if (typeof cs !== 'number') throw new Error(`${file} field inputs.chunkSize is not a number`);
+    chunkSize = cs;
+  } catch (e) {
+    return { ok: false, failures: [e instanceof Error ? e.message : String(e)], checked: 1 };
+  }
+  const docKey = () => v.bytes('inputs.docKey');
+  const accountKey = () => v.bytes('inputs.accountKey');
+  const blob = () => v.bytes('outputs.blob');
+  const plaintextHex = () => v.str('inputs.plaintextUtf8');
+  const chunkHex = (): string[] => {
+    const c = v.at('outputs.chunks');
+    if (!Array.isArray(c) || !c.every((x) => typeof x === 'string')) throw new Error(`${file} outputs.chunks is not a list of hex`);
+    return c as string[];
+  };
+  /** Bytes [from, to) of the blob's chunk area, by chunk index: chunk i starts at 32 + i × (chunkSize + 17). */
+  const chunkStart = (i: number) => BLOB_HEADER_BYTES + i * (chunkSize + CHUNK_OVERHEAD);
+  const refusesBlob = (name: string, make: (b: Uint8Array) => Uint8Array, code: CryptoError['code'], otherDoc?: string) =>
+    check(`outputs.blob ${name}`, () => expectCryptoError(() => decryptBlob(docKey(), otherDoc ?? docId, make(blob())), code));
+
+  // AD -------------------------------------------------------------------------------------------------
+  check('ad.chunks is the bare document ID', () => v.str('ad.chunks') === docId);
+  check('ad.meta', () => adString('doc-meta', docId) === v.str('ad.meta'));
+  check('ad.ownerWrap', () => adString('doc-key', docId, userId) === v.str('ad.ownerWrap'));
+
+  // Content blob ---------------------------------------------------------------------------------------
+  check('inputs.plaintextUtf8 is inputs.plaintext', () => toHex(new TextEncoder().encode(v.str('inputs.plaintext'))) === plaintextHex());
+  check('outputs.blobHeader is "HLB", 0x01, u32be(chunkSize), inputs.secretstreamHeader', () => {
+    const h = new Uint8Array(8);
+    h.set([0x48, 0x4c, 0x42, 0x01]);
+    new DataView(h.buffer).setUint32(4, chunkSize, false);
+    return toHex(h) + v.str('inputs.secretstreamHeader') === v.str('outputs.blobHeader');
+  });
+  check('outputs.blob is outputs.blobHeader followed by outputs.chunks', () =>
+    v.str('outputs.blob') === v.str('outputs.blobHeader') + chunkHex().join(''),
+  );
+  check('outputs.blobSize is the length of outputs.blob and blobSize(plaintext, chunkSize)', () => {
+    const n = fromHex(plaintextHex()).length;
+    return blob().length === v.at('outputs.blobSize') && blobSize(n, chunkSize) === blob().length;
+  });
+  check('outputs.blob decrypts to inputs.plaintextUtf8, one chunk at a time, fed a byte at a time', () => {
+    const dec = new BlobDecryptor(docKey(), docId);
+    const b = blob();
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < b.length; i++) out.push(...dec.push(b.subarray(i, i + 1)));
+    out.push(...dec.finish());
+    const want = fromHex(plaintextHex());
+    const sizes = out.map((c) => c.length).join(',');
+    const wantSizes = chunkHex().map((c, i) => Math.min(chunkSize, want.length - i * chunkSize)).join(',');
+    if (sizes !== wantSizes) return `chunk sizes ${sizes}, expected ${wantSizes}`;
+    return toHex(concatBytes(...out)) === toHex(want);
+  });
+  check('the core encrypts inputs.plaintextUtf8 to a blob of the same size that opens again', () => {
+    const again = encryptBlob(docKey(), docId, fromHex(plaintextHex()), chunkSize);
+    return again.length === blob().length && toHex(decryptBlob(docKey(), docId, again)) === plaintextHex();
+  });
+  const flip = (at: (b: Uint8Array) => number) => (b: Uint8Array) => {
+    const i = at(b);
+    b[i] = (b[i] ?? 0) ^ 0x01;
+    return b;
+  };
+  refusesBlob('refuses a flipped byte in the first chunk', flip(() => chunkStart(0)), 'auth');
+  refusesBlob('refuses a flipped byte in the middle chunk', flip(() => chunkStart(1) + 5), 'auth');
+  refusesBlob('refuses a flipped byte in the last chunk', flip((b) => b.length - 1), 'auth');
+  refusesBlob('refuses a flipped byte in the secretstream header', flip(() => 20), 'auth');
+  refusesBlob('refuses a changed chunk size', flip(() => 7), 'auth');
+  refusesBlob('refuses another magic', flip(() => 0), 'version');
+  refusesBlob('refuses version 2', (b) => ((b[3] = 2), b), 'version');
+  refusesBlob('refuses a missing last chunk', (b) => b.slice(0, chunkStart(2)), 'auth');
+  refusesBlob('refuses a byte after the final chunk', (b) => concatBytes(b, Uint8Array.of(0)), 'auth');
+  refusesBlob(
+    'refuses the first two chunks swapped',
+    (b) =>
+      concatBytes(
+        b.subarray(0, chunkStart(0)),
+        b.subarray(chunkStart(1), chunkStart(2)),
+        b.subarray(chunkStart(0), chunkStart(1)),
+        b.subarray(chunkStart(2)),
+      ),
+    'auth',
+  );
+  refusesBlob('refuses to open as another document', (b) => b, 'auth', OTHER_ID);
+
+  // Metadata -------------------------------------------------------------------------------------------
+  const meta = () => v.at('inputs.meta') as DocMeta;
+  sameHex('outputs.metaKey', () => kdf(docKey(), 1, 'HLDOCKEY'), 'outputs.metaKey');
+  check('outputs.metaPadded is outputs.metaJson padded to 256', () => {
+    const padded = getSodium().pad(new TextEncoder().encode(v.str('outputs.metaJson')), 256);
+    return toHex(padded) === v.str('outputs.metaPadded');
+  });
+  sameHex('outputs.metaEnvelope', () => sealDocMeta(docKey(), docId, meta(), v.bytes('inputs.nonces.meta')), 'outputs.metaEnvelope');
+  sameHex(
+    'outputs.metaEnvelope opens to outputs.metaPadded',
+    () => aeadOpen(v.bytes('outputs.metaKey'), v.bytes('outputs.metaEnvelope'), utf8(v.str('ad.meta'))),
+    'outputs.metaPadded',
+  );
+  check('outputs.metaEnvelope opens to inputs.meta', () => {
+    const got = JSON.stringify(openDocMeta(docKey(), docId, v.bytes('outputs.metaEnvelope')));
+    return got === JSON.stringify(meta()) && got === v.str('outputs.metaJson');
+  });
+  refusesTampering('outputs.metaEnvelope', (e) => openDocMeta(docKey(), docId, e), 'outputs.metaEnvelope');
+  check('outputs.metaEnvelope refuses to open as another document', () =>
+    expectCryptoError(() => openDocMeta(docKey(), OTHER_ID, v.bytes('outputs.metaEnvelope')), 'auth'),
+  );
+
+  // The owner's wrap -----------------------------------------------------------------------------------
+  sameHex(
+    'outputs.ownerWrappedDocKey',
+    () => wrapDocKeyForOwner(accountKey(), docKey(), docId, userId, v.bytes('inputs.nonces.ownerWrap')),
+    'outputs.ownerWrappedDocKey',
+  );
+  sameHex(
+    'outputs.ownerWrappedDocKey opens to inputs.docKey',
+    () => unwrapDocKeyForOwner(accountKey(), v.bytes('outputs.ownerWrappedDocKey'), docId, userId),
+    'inputs.docKey',
+  );
+  refusesTampering(
+    'outputs.ownerWrappedDocKey',
+    (e) => unwrapDocKeyForOwner(accountKey(), e, docId, userId),
+    'outputs.ownerWrappedDocKey',
+  );
+  check('outputs.ownerWrappedDocKey refuses another user or document', () => {
+    const env = v.bytes('outputs.ownerWrappedDocKey');
+    const a = expectCryptoError(() => unwrapDocKeyForOwner(accountKey(), env, docId, OTHER_ID), 'auth');
+    const b = expectCryptoError(() => unwrapDocKeyForOwner(accountKey(), env, OTHER_ID, userId), 'auth');
+    return a === true ? b : a;
+  });
+
+  return report();
 }
 
 function expectCryptoError(fn: () => unknown, code: CryptoError['code']): true | string {
