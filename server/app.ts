@@ -144,7 +144,7 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use(csrf.protect);
   app.use(pageLocals(config));
 
-  app.use('/', dashboardRoutes());
+  app.use('/', dashboardRoutes(services));
   app.use('/', authRoutes(services, auth));
   app.use('/', registerRoutes(services));
   app.use('/', vaultRoutes(services));

@@ -10,6 +10,9 @@ export function pageLocals(config: Config) {
     res.locals.baseUrl = config.baseUrl;
     res.locals.title = 'Heirloom';
     res.locals.page = '';
+    // JSON inside <script type="application/json">: never executed, and "<" is escaped so no tag can close it
+    res.locals.jsonScript = (value: unknown) =>
+      JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
     // the token is made lazily: only pages that render it create a session
     Object.defineProperty(res.locals, 'csrfToken', { get: () => csrf.token(req), enumerable: true });
     next();

@@ -1,10 +1,12 @@
 import { Router } from 'express';
-import { requireUserPage } from './helpers.js';
+import type { Services } from '../app.js';
+import { currentUser, noStore, requireUserPage } from './helpers.js';
 
-export function dashboardRoutes(): Router {
+export function dashboardRoutes(services: Services): Router {
   const router = Router();
-  router.get('/', requireUserPage, (_req, res) => {
-    res.render('pages/dashboard/index', { title: 'Your vault — Heirloom', page: 'dashboard' });
+  router.get('/', requireUserPage, noStore, async (req, res) => {
+    const usage = await services.documents.usage(currentUser(req).id);
+    res.render('pages/dashboard/index', { title: 'Your vault — Heirloom', page: 'dashboard', usage });
   });
   return router;
 }
