@@ -5,13 +5,11 @@ import { documents, uploads, type DocumentRow } from '../db/documents.js';
 import { users } from '../db/users.js';
 import { NotFound, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
-import { fromB64 } from '../../client/crypto/index.js';
+import { fromB64, isUuid } from '../../client/crypto/index.js';
 
 /** Documents stay in the trash this long, then are purged by themselves (flows.md "Documents"). */
 export const TRASH_DAYS = 30;
 const DAY = 86_400_000;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A document as the owner's client receives it: everything but the blob, still encrypted. */
 export interface DocumentView {
@@ -34,7 +32,7 @@ export const metaSchema = z.object({ meta: z.string().min(1).max(8000) });
 
 /** Checks that an ID is a document ID before it is used anywhere (404 for anything else, like a miss). */
 export function documentId(raw: unknown): string {
-  if (typeof raw !== 'string' || !UUID.test(raw)) throw new NotFound('There is no such document.', 'document_not_found');
+  if (!isUuid(raw)) throw new NotFound('There is no such document.', 'document_not_found');
   return raw;
 }
 

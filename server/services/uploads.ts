@@ -3,6 +3,7 @@ import type { Db } from '../db/connection.js';
 import { documents, uploads } from '../db/documents.js';
 import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
+import { isUuid } from '../../client/crypto/index.js';
 import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService } from './documents.js';
 
 /** "HLB" then format version 1 (crypto.md "Documents"). */
@@ -45,8 +46,8 @@ export class UploadService {
 
   /** Checks a new upload and reserves its space, atomically with the quota check. */
   async reserve(userId: string, input: NewUpload): Promise<string> {
-    const id = typeof input.id === 'string' && /^[0-9a-f-]{36}$/.test(input.id) ? documentId(input.id) : null;
-    if (!id) throw new Validation('The document ID must be a lowercase UUID.', 'bad_document_id');
+    if (!isUuid(input.id)) throw new Validation('The document ID must be a lowercase UUID.', 'bad_document_id');
+    const id = input.id;
     if (!Number.isSafeInteger(input.length) || input.length < SMALLEST_BLOB) {
       throw new Validation('The upload length is not valid for an encrypted document.', 'bad_length');
     }

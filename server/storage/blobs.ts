@@ -1,8 +1,7 @@
 import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
 import path from 'node:path';
 
-/** Lowercase canonical UUID: the only shape a document ID may have before it touches a path. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isUuid } from '../../client/crypto/document.js';
 
 export class BadBlobId extends Error {}
 
@@ -21,13 +20,14 @@ export class BlobStore {
   }
 
   pathOf(id: string): string {
-    if (!UUID.test(id)) throw new BadBlobId(`not a document ID: ${JSON.stringify(id).slice(0, 60)}`);
+    // a lowercase canonical UUID is the only shape a document ID may have before it touches a path
+    if (!isUuid(id)) throw new BadBlobId('not a document ID');
     return path.join(this.blobsDir, id.slice(0, 2), id);
   }
 
   /** Where tus keeps an upload in flight (named by the future document's ID). */
   uploadPathOf(id: string): string {
-    if (!UUID.test(id)) throw new BadBlobId('not a document ID');
+    if (!isUuid(id)) throw new BadBlobId('not a document ID');
     return path.join(this.uploadsDir, id);
   }
 
@@ -87,7 +87,7 @@ export class BlobStore {
     for (const shard of shards) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
       for (const name of await fs.readdir(path.join(this.blobsDir, shard))) {
-        if (UUID.test(name) && name.startsWith(shard)) ids.push(name);
+        if (isUuid(name) && name.startsWith(shard)) ids.push(name);
       }
     }
     return ids;
