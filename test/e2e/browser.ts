@@ -36,23 +36,35 @@ export async function launch(): Promise<Browser> {
   });
 }
 
-/** Collects CSP violations and page errors so a test can assert there were none. */
+/**
+ * Collects CSP violations and page errors so a test can assert there were none. Violations are reported to
+ * the test as they happen (a binding), so those of a page that navigates away by itself (after registration,
+ * after login) are kept too; the in-page list is read as well, in case a report is still on its way.
+ */
 export async function watchPage(page: Page): Promise<{ problems: string[]; violations: () => Promise<string[]> }> {
   const problems: string[] = [];
+  await page.exposeBinding('__heirloomCspViolation', (_source, text: string) => {
+    problems.push(`CSP: ${text}`);
+  });
   // the page's own report of blocked content, caught before any page script runs
   await page.addInitScript(() => {
-    const w = window as unknown as { __csp: string[] };
+    const w = window as unknown as { __csp: string[]; __heirloomCspViolation?: (text: string) => Promise<void> };
     w.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const text = `${e.violatedDirective} ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`;
+      w.__csp.push(text);
+      void w.__heirloomCspViolation?.(text);
+    });
   });
   page.on('console', (msg) => {
     const text = msg.text();
-    if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(text)) problems.push(`CSP: ${text}`);
+    if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(text)) problems.push(`CSP console: ${text}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   const violations = async () => {
     const fromPage = await page.evaluate(() => (window as unknown as { __csp?: string[] }).__csp ?? []).catch(() => []);
-    return [...problems, ...fromPage];
+    const reported = new Set(problems);
+    return [...problems, ...fromPage.map((text) => `CSP: ${text}`).filter((text) => !reported.has(text))];
   };
   return { problems, violations };
 }
