@@ -18,6 +18,7 @@ const controllers: Record<string, () => Promise<PageController>> = {
   register: () => import('./pages/register.js'),
   dashboard: () => import('./pages/dashboard.js'),
   settings: () => import('./pages/settings.js'),
+  documents: () => import('./pages/documents.js'),
 };
 
 function flash(message: string): void {

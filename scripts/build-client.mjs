@@ -2,6 +2,8 @@
 // Builds the browser code into public/ (run by `npm run build`, and before `npm start`).
 //   client/main.ts       → public/assets/app.js (+ lazily loaded chunks), ESM, minified, source maps
 //   client/worker/kdf.ts → public/assets/kdf-worker.js (module worker; Argon2id off the main thread)
+//   client/worker/encrypt.ts, decrypt.ts → public/assets/encrypt-worker.js, decrypt-worker.js (documents:
+//     chunked encryption for uploads, streamed decryption for previews and downloads)
 //   htmx                 → public/vendor/htmx.min.js
 // Everything here is reproducible output and gitignored.
 import { build } from 'esbuild';
@@ -48,7 +50,11 @@ async function main() {
     }),
     build({
       ...common,
-      entryPoints: { 'kdf-worker': 'client/worker/kdf.ts' },
+      entryPoints: {
+        'kdf-worker': 'client/worker/kdf.ts',
+        'encrypt-worker': 'client/worker/encrypt.ts',
+        'decrypt-worker': 'client/worker/decrypt.ts',
+      },
       outdir: assets,
     }),
   ]);

@@ -1,0 +1,268 @@
+/**
+ * The documents table: search by name, filter by tag, sort by any column, all in the page. Only the first
+ * PAGE rows of the current order are in the DOM ("Show more" adds the next ones), so 10,000 documents cost
+ * a filter and a sort per keystroke, never 10,000 table rows.
+ */
+import { $, $$, show } from './dom.js';
+import { formatBytes, formatDate, plural, typeIcon, typeLabel } from './documents-format.js';
+import type { DocRecord } from './documents-model.js';
+
+export const PAGE = 200;
+
+type SortKey = 'name' | 'type' | 'size' | 'added' | 'tags';
+type Dir = 1 | -1;
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const FIRST_DIR: Record<SortKey, Dir> = { name: 1, type: 1, size: -1, added: -1, tags: 1 };
+
+function compare(key: SortKey): (a: DocRecord, b: DocRecord) => number {
+  switch (key) {
+    case 'name':
+      return (a, b) => collator.compare(a.name, b.name);
+    case 'type':
+      return (a, b) => collator.compare(typeLabel(a.type, a.name), typeLabel(b.type, b.name)) || collator.compare(a.name, b.name);
+    case 'size':
+      return (a, b) => a.size - b.size;
+    case 'added':
+      return (a, b) => a.view.createdAt - b.view.createdAt;
+    case 'tags':
+      return (a, b) => collator.compare(a.tags.join(' '), b.tags.join(' ')) || collator.compare(a.name, b.name);
+  }
+}
+
+export class DocumentList {
+  #records: DocRecord[] = [];
+  #visible: DocRecord[] = [];
+  #shown = PAGE;
+  #query = '';
+  #tag = '';
+  #sort: SortKey = 'added';
+  #dir: Dir = -1;
+  #ready = false;
+  readonly #table: HTMLTableElement;
+  readonly #body: HTMLElement;
+  readonly #search: HTMLInputElement;
+  readonly #tags: HTMLElement;
+  readonly #count: HTMLElement;
+  readonly #more: HTMLButtonElement;
+  readonly #empty: HTMLElement;
+  readonly #noMatch: HTMLElement;
+  readonly #tools: HTMLElement;
+
+  constructor(
+    readonly root: HTMLElement,
+    readonly onOpen: (record: DocRecord) => void,
+  ) {
+    this.#table = $<HTMLTableElement>('[data-docs-table]', root);
+    this.#body = $('[data-docs-body]', root);
+    this.#search = $<HTMLInputElement>('[data-docs-search]', root);
+    this.#tags = $('[data-docs-tags]', root);
+    this.#count = $('[data-docs-count]', root);
+    this.#more = $<HTMLButtonElement>('[data-docs-more]', root);
+    this.#empty = $('[data-docs-empty]', root);
+    this.#noMatch = $('[data-docs-nomatch]', root);
+    this.#tools = $('[data-docs-tools]', root);
+
+    this.#search.addEventListener('input', () => {
+      this.#query = this.#search.value.trim().toLowerCase();
+      this.#refresh();
+    });
+    this.#tags.addEventListener('click', (e) => {
+      const chip = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-tag-filter]') : null;
+      if (!chip) return;
+      const tag = chip.dataset.tagFilter ?? '';
+      this.#tag = this.#tag === tag ? '' : tag;
+      this.#renderTags();
+      this.#refresh();
+    });
+    for (const button of $$<HTMLButtonElement>('[data-sort]', this.#table)) {
+      button.addEventListener('click', () => {
+        const key = button.dataset.sort as SortKey;
+        if (this.#sort === key) this.#dir = this.#dir === 1 ? -1 : 1;
+        else [this.#sort, this.#dir] = [key, FIRST_DIR[key]];
+        this.#refresh();
+      });
+    }
+    this.#more.addEventListener('click', () => {
+      const from = this.#shown;
+      this.#shown += PAGE;
+      this.#renderRows(from);
+    });
+    this.#body.addEventListener('click', (e) => {
+      const row = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-doc-row]') : null;
+      const record = row ? this.#records.find((r) => r.view.id === row.dataset.docId) : undefined;
+      if (record) this.onOpen(record);
+    });
+  }
+
+  get records(): readonly DocRecord[] {
+    return this.#records;
+  }
+
+  set(records: DocRecord[], decryptMs?: number): void {
+    this.#records = records;
+    this.#ready = true;
+    if (decryptMs !== undefined) {
+      this.#table.dataset.decryptMs = decryptMs.toFixed(1);
+      this.#table.dataset.decryptCount = String(records.length);
+    }
+    this.#renderTags();
+    this.#refresh();
+  }
+
+  /** A new document goes to the top of the list, whatever the order (people look for what they just added). */
+  add(record: DocRecord): void {
+    this.#records.unshift(record);
+    this.#renderTags();
+    this.#refresh(record.view.id);
+  }
+
+  replace(record: DocRecord): void {
+    const i = this.#records.findIndex((r) => r.view.id === record.view.id);
+    if (i >= 0) this.#records[i] = record;
+    this.#renderTags();
+    this.#refresh();
+  }
+
+  remove(id: string): DocRecord | undefined {
+    const i = this.#records.findIndex((r) => r.view.id === id);
+    const [removed] = i >= 0 ? this.#records.splice(i, 1) : [];
+    this.#renderTags();
+    this.#refresh();
+    return removed;
+  }
+
+  /** Locked: forget every name, show nothing. */
+  clear(): void {
+    this.#records = [];
+    this.#visible = [];
+    this.#ready = false;
+    this.#body.replaceChildren();
+    this.#tags.replaceChildren();
+    delete this.#table.dataset.decryptMs;
+    delete this.#table.dataset.ready;
+  }
+
+  #refresh(pinnedId?: string): void {
+    const q = this.#query;
+    const tag = this.#tag;
+    let visible = this.#records;
+    if (q || tag) visible = visible.filter((r) => (!q || r.search.includes(q)) && (!tag || r.tags.includes(tag)));
+    const cmp = compare(this.#sort);
+    const dir = this.#dir;
+    visible = visible === this.#records ? visible.slice() : visible;
+    visible.sort((a, b) => dir * cmp(a, b) || (a.view.id < b.view.id ? -1 : 1));
+    if (pinnedId) {
+      const i = visible.findIndex((r) => r.view.id === pinnedId);
+      if (i > 0) visible.unshift(...visible.splice(i, 1));
+    }
+    this.#visible = visible;
+    this.#shown = PAGE;
+    for (const th of $$('th[data-col]', this.#table)) {
+      const on = th.dataset.col === this.#sort;
+      th.setAttribute('aria-sort', on ? (dir === 1 ? 'ascending' : 'descending') : 'none');
+    }
+    this.#renderRows(0);
+  }
+
+  #renderRows(from: number): void {
+    const total = this.#records.length;
+    const rows = this.#visible.slice(from, this.#shown).map((r) => this.#row(r));
+    if (from === 0) this.#body.replaceChildren(...rows);
+    else this.#body.append(...rows);
+    const showing = Math.min(this.#shown, this.#visible.length);
+    show(this.#empty, this.#ready && total === 0);
+    show(this.#tools, total > 0);
+    show(this.#table, total > 0 && this.#visible.length > 0);
+    show(this.#noMatch, total > 0 && this.#visible.length === 0);
+    show(this.#more, this.#visible.length > showing);
+    this.#more.textContent = `Show ${Math.min(PAGE, this.#visible.length - showing).toLocaleString()} more`;
+    this.#table.dataset.ready = this.#ready ? 'true' : 'false';
+    this.#table.dataset.total = String(total);
+    this.#table.dataset.matching = String(this.#visible.length);
+    this.#table.dataset.rendered = String(showing);
+    const filtered = this.#query || this.#tag;
+    this.#count.textContent = !total
+      ? ''
+      : filtered
+        ? `${plural(this.#visible.length, 'document matches', 'documents match')} of ${total.toLocaleString()}`
+        : showing < total
+          ? `Showing ${showing.toLocaleString()} of ${plural(total, 'document', 'documents')}`
+          : plural(total, 'document', 'documents');
+  }
+
+  #row(r: DocRecord): HTMLTableRowElement {
+    const tr = document.createElement('tr');
+    tr.dataset.docRow = '';
+    tr.dataset.docId = r.view.id;
+    const name = document.createElement('td');
+    name.className = 'doc-name';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'doc-open';
+    button.dataset.docOpen = '';
+    button.append(typeIcon(r.kind, r.name));
+    const label = document.createElement('span');
+    label.className = 'doc-open__label';
+    label.dataset.docName = '';
+    label.textContent = r.name;
+    button.append(label);
+    name.append(button);
+    if (!r.meta) tr.dataset.docDamaged = '';
+    const type = cell(r.meta ? typeLabel(r.type, r.name) : '—', 'doc-type');
+    type.dataset.docType = '';
+    const size = cell(r.meta ? formatBytes(r.size) : '—', 'doc-size num');
+    size.dataset.docSize = '';
+    const added = cell(formatDate(r.view.createdAt), 'doc-date');
+    added.dataset.docAdded = '';
+    const tags = document.createElement('td');
+    tags.className = 'doc-tags';
+    tags.dataset.docTags = '';
+    for (const t of r.tags) {
+      const chip = document.createElement('span');
+      chip.className = 'tag';
+      chip.textContent = t;
+      tags.append(chip);
+    }
+    tr.append(name, type, size, added, tags);
+    return tr;
+  }
+
+  #renderTags(): void {
+    const counts = new Map<string, number>();
+    for (const r of this.#records) for (const t of r.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+    if (this.#tag && !counts.has(this.#tag)) this.#tag = '';
+    const names = [...counts.keys()].sort(collator.compare);
+    show(this.#tags, names.length > 0);
+    if (!names.length) {
+      this.#tags.replaceChildren();
+      return;
+    }
+    const label = document.createElement('span');
+    label.className = 'tag-filter__label';
+    label.textContent = 'Tags:';
+    const chips = [['', 'All'] as const, ...names.map((n) => [n, n] as const)].map(([value, text]) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'chip';
+      b.dataset.tagFilter = value;
+      b.setAttribute('aria-pressed', String(this.#tag === value));
+      b.textContent = text;
+      if (value) {
+        const n = document.createElement('span');
+        n.className = 'chip__count';
+        n.textContent = String(counts.get(value) ?? 0);
+        b.append(n);
+      }
+      return b;
+    });
+    this.#tags.replaceChildren(label, ...chips);
+  }
+}
+
+function cell(text: string, className: string): HTMLTableCellElement {
+  const td = document.createElement('td');
+  td.className = className;
+  td.textContent = text;
+  return td;
+}

@@ -1,0 +1,271 @@
+/**
+ * The document panel (a <dialog>): details, a preview for images, PDFs and plain text, Download, rename and
+ * tags (documents-edit.ts), Move to trash. Content is decrypted in a worker and shown or saved only once
+ * the whole document has been checked (flows.md "Documents": nothing partial is ever saved).
+ */
+import { memzero } from '../crypto/index.js';
+import { $, setMessage, show } from './dom.js';
+import { attachEditForm, type EditForm } from './documents-edit.js';
+import { formatBytes, formatDateTime, kindOf, typeIcon, typeLabel } from './documents-format.js';
+import { docKeyOf, type DocRecord } from './documents-model.js';
+import { DocumentError, decryptDocument, type Decryption } from './documents-workers.js';
+import { errorMessage } from './api.js';
+import { onUnauthenticated } from './session.js';
+
+/** Previews start by themselves up to this size; larger documents wait for "Show preview". */
+const AUTO_PREVIEW_BYTES = 50 * 1024 * 1024;
+const TEXT_PREVIEW_BYTES = 1024 * 1024;
+
+export interface PanelHooks {
+  userId: string;
+  accountKey(): Promise<Uint8Array>;
+  saved(record: DocRecord): void;
+  trash(record: DocRecord): void;
+  knownTags(): string[];
+}
+
+type PreviewKind = 'image' | 'pdf' | 'text' | 'none';
+
+function previewKind(r: DocRecord): PreviewKind {
+  if (!r.meta) return 'none';
+  const kind = kindOf(r.type, r.name);
+  if (kind === 'pdf') return 'pdf';
+  if (kind === 'image' && r.type.startsWith('image/')) return 'image';
+  if (kind === 'text' || r.type.startsWith('text/')) return 'text';
+  return 'none';
+}
+
+export class DocumentPanel {
+  readonly #dialog: HTMLDialogElement;
+  readonly #preview: HTMLElement;
+  readonly #progress: HTMLElement;
+  readonly #bar: HTMLProgressElement;
+  readonly #progressText: HTMLElement;
+  readonly #error: HTMLElement;
+  readonly #download: HTMLButtonElement;
+  readonly #showPreview: HTMLButtonElement;
+  readonly #edit: EditForm;
+  #record: DocRecord | null = null;
+  #decryption: Decryption | null = null;
+  #plain: Promise<Blob> | null = null;
+  #urls: string[] = [];
+
+  constructor(readonly hooks: PanelHooks) {
+    const d = $<HTMLDialogElement>('[data-doc-panel]');
+    this.#dialog = d;
+    this.#preview = $('[data-doc-preview]', d);
+    this.#progress = $('[data-doc-progress]', d);
+    this.#bar = $<HTMLProgressElement>('[data-doc-progress-bar]', d);
+    this.#progressText = $('[data-doc-progress-text]', d);
+    this.#error = $('[data-doc-error]', d);
+    this.#download = $<HTMLButtonElement>('[data-doc-download]', d);
+    this.#showPreview = $<HTMLButtonElement>('[data-doc-preview-show]', d);
+    this.#edit = attachEditForm($<HTMLFormElement>('[data-doc-edit]', d), {
+      userId: hooks.userId,
+      accountKey: hooks.accountKey,
+      knownTags: hooks.knownTags,
+      saved: (record) => {
+        this.#record = record;
+        this.#fillHead(record);
+        hooks.saved(record);
+      },
+    });
+    $('[data-doc-close]', d).addEventListener('click', () => d.close());
+    // 'close' fires a moment after close(): by then another document may already be open in the panel.
+    d.addEventListener('close', () => {
+      if (!d.open) this.#reset();
+    });
+    // A click on the backdrop (outside the panel's box) closes it, as people expect of a dialog.
+    d.addEventListener('click', (e) => {
+      if (e.target === d) d.close();
+    });
+    this.#download.addEventListener('click', () => void this.#saveFile());
+    this.#showPreview.addEventListener('click', () => {
+      show(this.#showPreview, false);
+      void this.#startPreview();
+    });
+    $('[data-doc-trash]', d).addEventListener('click', () => {
+      const r = this.#record;
+      d.close();
+      if (r) this.hooks.trash(r);
+    });
+  }
+
+  get openId(): string | null {
+    return this.#dialog.open ? (this.#record?.view.id ?? null) : null;
+  }
+
+  open(record: DocRecord): void {
+    if (this.#dialog.open) this.#dialog.close();
+    this.#reset();
+    this.#record = record;
+    this.#fillHead(record);
+    this.#edit.load(record);
+    const kind = previewKind(record);
+    this.#dialog.dataset.previewKind = kind;
+    this.#setState('idle');
+    show(this.#showPreview, kind !== 'none' && record.view.size > AUTO_PREVIEW_BYTES);
+    this.#dialog.showModal();
+    if (kind !== 'none' && record.view.size <= AUTO_PREVIEW_BYTES) void this.#startPreview();
+  }
+
+  close(): void {
+    if (this.#dialog.open) this.#dialog.close();
+  }
+
+  #fillHead(r: DocRecord): void {
+    const d = this.#dialog;
+    d.dataset.docId = r.view.id;
+    $('[data-doc-panel-icon]', d).replaceChildren(typeIcon(r.kind, r.name));
+    $('[data-doc-panel-name]', d).textContent = r.name;
+    $('[data-doc-fact-type]', d).textContent = r.meta ? typeLabel(r.type, r.name) + (r.type ? ` (${r.type})` : '') : '—';
+    $('[data-doc-fact-size]', d).textContent = r.meta ? formatBytes(r.size) : formatBytes(r.view.size);
+    $('[data-doc-fact-modified]', d).textContent = r.meta ? formatDateTime(r.meta.modified) : '—';
+    $('[data-doc-fact-added]', d).textContent = formatDateTime(r.view.createdAt);
+    show($('[data-doc-damaged-note]', d), !r.meta);
+  }
+
+  #setState(state: 'idle' | 'loading' | 'ready' | 'damaged' | 'error'): void {
+    this.#dialog.dataset.docState = state;
+    this.#download.disabled = state === 'loading' || state === 'damaged';
+  }
+
+  /** Decrypts once per opening; the preview and Download share the result. */
+  #decrypt(): Promise<Blob> {
+    if (this.#plain) return this.#plain;
+    const r = this.#record;
+    if (!r) return Promise.reject(new Error('No document is open.'));
+    setMessage(this.#error, null);
+    this.#setState('loading');
+    show(this.#progress, true);
+    this.#bar.removeAttribute('value');
+    this.#progressText.textContent = 'Starting…';
+    const total = r.view.size;
+    const run = async (): Promise<Blob> => {
+      const accountKey = await this.hooks.accountKey();
+      const docKey = docKeyOf(r.view, accountKey, this.hooks.userId);
+      let dec: Decryption;
+      try {
+        dec = decryptDocument(r.view.id, docKey, r.meta?.type || 'application/octet-stream', (got) => {
+          this.#bar.max = total;
+          this.#bar.value = Math.min(got, total);
+          this.#dialog.dataset.docReceived = String(got);
+          this.#progressText.textContent = `Decrypting · ${formatBytes(got)} of ${formatBytes(total)}`;
+        });
+      } finally {
+        memzero(docKey);
+      }
+      this.#decryption = dec;
+      return dec.result;
+    };
+    const current = r;
+    this.#plain = run().then(
+      (blob) => {
+        if (this.#record === current) {
+          this.#setState('ready');
+          show(this.#progress, false);
+        }
+        return blob;
+      },
+      (err: unknown) => {
+        if (this.#record === current) this.#fail(err);
+        this.#plain = null;
+        throw err;
+      },
+    );
+    return this.#plain;
+  }
+
+  #fail(err: unknown): void {
+    show(this.#progress, false);
+    if (err instanceof DocumentError && err.kind === 'cancelled') return;
+    if (err instanceof DocumentError && err.status === 401) onUnauthenticated();
+    const damaged = err instanceof DocumentError && err.kind === 'crypto';
+    this.#setState(damaged ? 'damaged' : 'error');
+    this.#preview.replaceChildren();
+    setMessage(this.#error, errorMessage(err));
+  }
+
+  async #startPreview(): Promise<void> {
+    const r = this.#record;
+    if (!r) return;
+    let blob: Blob;
+    try {
+      blob = await this.#decrypt();
+    } catch {
+      return; // #fail has said why
+    }
+    if (this.#record !== r) return;
+    const kind = previewKind(r);
+    const frame = document.createElement('div');
+    frame.className = `doc-preview__frame doc-preview__frame--${kind}`;
+    if (kind === 'image') {
+      const img = document.createElement('img');
+      img.alt = `Preview of ${r.name}`;
+      img.src = this.#url(blob);
+      img.dataset.docPreviewImage = '';
+      frame.append(img);
+    } else if (kind === 'pdf') {
+      const iframe = document.createElement('iframe');
+      iframe.title = `Preview of ${r.name}`;
+      iframe.src = this.#url(blob.type === 'application/pdf' ? blob : new Blob([blob], { type: 'application/pdf' }));
+      iframe.dataset.docPreviewPdf = '';
+      frame.append(iframe);
+    } else if (kind === 'text') {
+      const pre = document.createElement('pre');
+      pre.dataset.docPreviewText = '';
+      pre.textContent = await blob.slice(0, TEXT_PREVIEW_BYTES).text();
+      frame.append(pre);
+      if (blob.size > TEXT_PREVIEW_BYTES) {
+        const note = document.createElement('p');
+        note.className = 'muted small';
+        note.textContent = `Showing the first ${formatBytes(TEXT_PREVIEW_BYTES)}. Download the document to read all of it.`;
+        frame.append(note);
+      }
+    }
+    if (this.#record === r) this.#preview.replaceChildren(frame);
+  }
+
+  async #saveFile(): Promise<void> {
+    const r = this.#record;
+    if (!r) return;
+    let blob: Blob;
+    try {
+      blob = await this.#decrypt();
+    } catch {
+      return;
+    }
+    if (this.#record !== r) return;
+    const a = document.createElement('a');
+    a.href = this.#url(blob);
+    a.download = r.meta?.name ?? `document-${r.view.id.slice(0, 8)}`;
+    a.dataset.docSave = '';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    this.#dialog.dataset.docSaved = String(Date.now());
+  }
+
+  #url(blob: Blob): string {
+    const url = URL.createObjectURL(blob);
+    this.#urls.push(url);
+    return url;
+  }
+
+  /** Closing forgets the plaintext: downloads in progress stop, blob URLs are revoked. */
+  #reset(): void {
+    this.#decryption?.cancel();
+    this.#decryption = null;
+    this.#plain = null;
+    const urls = this.#urls;
+    this.#urls = [];
+    // A just-clicked download may still be reading its URL: revoke a little later.
+    window.setTimeout(() => urls.forEach((u) => URL.revokeObjectURL(u)), 60_000);
+    this.#preview.replaceChildren();
+    show(this.#progress, false);
+    setMessage(this.#error, null);
+    this.#record = null;
+    delete this.#dialog.dataset.docReceived;
+    delete this.#dialog.dataset.docSaved;
+  }
+}

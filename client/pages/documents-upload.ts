@@ -1,0 +1,293 @@
+/**
+ * Uploads (flows.md "Documents"; docs/api.md "Uploading"): every file is encrypted in a worker as it is read
+ * and sent with tus, so a dropped connection resumes by itself and memory stays at a few 4 MiB chunks.
+ * The metadata and the key wrap travel in the tus creation request; the server makes the document exist
+ * when the last byte arrives.
+ */
+import { Upload, type DetailedError } from 'tus-js-client';
+import {
+  CHUNK_OVERHEAD,
+  DEFAULT_CHUNK_SIZE,
+  blobSize,
+  memzero,
+  newDocKey,
+  ready,
+  sealDocMeta,
+  toB64,
+  wrapDocKeyForOwner,
+  type DocMeta,
+} from '../crypto/index.js';
+import { api, csrfToken, errorMessage } from './api.js';
+import { $, show } from './dom.js';
+import { formatBytes, formatSpeed, formatTimeLeft, kindOf, typeIcon } from './documents-format.js';
+import type { DocumentView } from './documents-model.js';
+import { encryptingStream, type EncryptingStream } from './documents-workers.js';
+import { onUnauthenticated } from './session.js';
+
+const PARALLEL = 2;
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
+const SPEED_WINDOW_MS = 4000;
+
+export interface UploadHooks {
+  userId: string;
+  accountKey(): Promise<Uint8Array>;
+  /** The document exists on the server: show it. */
+  added(view: DocumentView, meta: DocMeta): void;
+  /** Something changed how much space is used. */
+  usageChanged(): void;
+  alert(message: string): void;
+}
+
+type State = 'queued' | 'uploading' | 'done' | 'failed' | 'cancelled';
+
+interface Item {
+  file: File;
+  docId: string;
+  row: HTMLElement;
+  state: State;
+  upload?: Upload;
+  encryption?: EncryptingStream;
+  samples: { t: number; bytes: number }[];
+}
+
+/** The server's sentence from a tus error (its JSON {error, message}), or a general one. */
+function tusMessage(err: Error | DetailedError): { status: number; message: string } {
+  const res = (err as DetailedError).originalResponse;
+  const status = res ? res.getStatus() : 0;
+  if (res) {
+    try {
+      const body = JSON.parse(res.getBody()) as { message?: unknown };
+      if (typeof body.message === 'string' && body.message) return { status, message: body.message };
+    } catch {
+      // not JSON
+    }
+  }
+  if (status === 401) return { status, message: 'Your session has ended. Please log in again.' };
+  if (status === 403) return { status, message: 'This page is out of date. Reload it and try again.' };
+  if (status === 0) return { status, message: "The upload stopped: can't reach the Heirloom server. Check your connection and add the file again." };
+  return { status, message: 'The upload failed on the server. Please try again in a moment.' };
+}
+
+export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles(files: Iterable<File>): void } {
+  const input = $<HTMLInputElement>('[data-upload-input]', root);
+  const list = $('[data-upload-list]', root);
+  const template = $<HTMLTemplateElement>('[data-upload-template]', root);
+  const clear = $<HTMLButtonElement>('[data-uploads-clear]', root);
+  const overlay = $('[data-drop-overlay]');
+  const items: Item[] = [];
+
+  const setState = (item: Item, state: State, status: string) => {
+    item.state = state;
+    item.row.dataset.uploadState = state;
+    $('[data-upload-status]', item.row).textContent = status;
+    const cancel = $<HTMLButtonElement>('[data-upload-cancel]', item.row);
+    show(cancel, state === 'queued' || state === 'uploading');
+    const progress = $<HTMLProgressElement>('[data-upload-progress]', item.row);
+    if (state === 'done') progress.value = progress.max;
+    show(progress, state === 'queued' || state === 'uploading' || state === 'done');
+    show(clear, items.some((i) => i.state === 'done' || i.state === 'failed' || i.state === 'cancelled'));
+  };
+
+  const progressText = (item: Item, sent: number, total: number) => {
+    const now = performance.now();
+    item.samples.push({ t: now, bytes: sent });
+    while (item.samples.length > 2 && now - (item.samples[0]?.t ?? now) > SPEED_WINDOW_MS) item.samples.shift();
+    const first = item.samples[0];
+    const seconds = first ? (now - first.t) / 1000 : 0;
+    const speed = seconds > 0.3 && first ? (sent - first.bytes) / seconds : 0;
+    // tus counts encrypted bytes; people think in their file's size.
+    const share = total > 0 ? sent / total : 0;
+    const parts = [`${formatBytes(Math.round(item.file.size * share))} of ${formatBytes(item.file.size)}`];
+    if (speed > 0) {
+      parts.push(formatSpeed(speed));
+      const left = formatTimeLeft((total - sent) / speed);
+      if (left) parts.push(left);
+    }
+    const progress = $<HTMLProgressElement>('[data-upload-progress]', item.row);
+    progress.max = total;
+    progress.value = sent;
+    item.row.dataset.uploadSent = String(sent);
+    if (speed > 0) item.row.dataset.uploadSpeed = String(Math.round(speed));
+    $('[data-upload-status]', item.row).textContent = parts.join(' · ');
+  };
+
+  const finish = () => {
+    hooks.usageChanged();
+    pump();
+  };
+
+  const fail = (item: Item, message: string, andNext = true) => {
+    item.encryption?.stop();
+    setState(item, 'failed', message);
+    hooks.alert(`${item.file.name}: ${message}`);
+    if (andNext) finish();
+  };
+
+  const run = async (item: Item) => {
+    setState(item, 'uploading', 'Encrypting…');
+    let accountKey: Uint8Array;
+    try {
+      await ready();
+      accountKey = await hooks.accountKey();
+    } catch (err) {
+      fail(item, errorMessage(err));
+      return;
+    }
+    if (item.state !== 'uploading') return; // cancelled while waiting
+    const { file, docId } = item;
+    const meta: DocMeta = {
+      name: file.name || 'Untitled',
+      type: file.type,
+      size: file.size,
+      modified: Math.max(0, Math.floor(file.lastModified || 0)),
+      tags: [],
+    };
+    const docKey = newDocKey();
+    let sealedMeta: string;
+    let keyWrap: string;
+    try {
+      sealedMeta = toB64(sealDocMeta(docKey, docId, meta));
+      keyWrap = toB64(wrapDocKeyForOwner(accountKey, docKey, docId, hooks.userId));
+      item.encryption = encryptingStream(file, docKey, docId);
+    } catch (err) {
+      fail(item, errorMessage(err));
+      return;
+    } finally {
+      memzero(docKey);
+    }
+    const total = blobSize(file.size);
+    const upload = new Upload(item.encryption.stream.getReader(), {
+      endpoint: new URL('/api/uploads', location.origin).href,
+      uploadSize: total,
+      chunkSize: DEFAULT_CHUNK_SIZE + CHUNK_OVERHEAD,
+      metadata: { docId, meta: sealedMeta, keyWrap },
+      headers: { 'X-CSRF-Token': csrfToken() },
+      retryDelays: RETRY_DELAYS,
+      storeFingerprintForResuming: false,
+      removeFingerprintOnSuccess: true,
+      // The token can change after the upload started (a new login in another step): read it per request.
+      onBeforeRequest: (req) => req.setHeader('X-CSRF-Token', csrfToken()),
+      onProgress: (sent, all) => {
+        if (item.state === 'uploading') progressText(item, sent, all);
+      },
+      onError: (err) => {
+        if (item.state !== 'uploading') return;
+        const { status, message } = tusMessage(err);
+        if (status === 401) onUnauthenticated();
+        fail(item, message);
+      },
+      onSuccess: ({ lastResponse }) => {
+        item.encryption?.stop();
+        const id = lastResponse.getHeader('Heirloom-Document-Id') || docId;
+        api<{ document: DocumentView }>('GET', `/api/documents/${encodeURIComponent(id)}`)
+          .then(({ document }) => {
+            setState(item, 'done', `Uploaded · ${formatBytes(file.size)}`);
+            hooks.added(document, meta);
+          })
+          .catch((err: unknown) => fail(item, errorMessage(err), false))
+          .finally(finish);
+      },
+    });
+    item.upload = upload;
+    upload.start();
+  };
+
+  const cancel = async (item: Item) => {
+    const wasRunning = item.state === 'uploading';
+    setState(item, 'cancelled', 'Cancelled. Nothing was kept.');
+    item.encryption?.stop();
+    if (!wasRunning) return pump();
+    const upload = item.upload;
+    const known = Boolean(upload?.url);
+    // abort(true) sends tus DELETE, which frees the space reserved for this upload on the server.
+    await upload?.abort(true).catch(() => undefined);
+    if (!known) {
+      // The creation request may still be on its way: the upload is named by the document ID, so it can
+      // be cancelled by that name once it exists.
+      const drop = () =>
+        fetch(`/api/uploads/${encodeURIComponent(item.docId)}`, {
+          method: 'DELETE',
+          headers: { 'Tus-Resumable': '1.0.0', 'X-CSRF-Token': csrfToken() },
+          credentials: 'same-origin',
+        }).catch(() => undefined);
+      await drop();
+      window.setTimeout(() => void drop().then(() => hooks.usageChanged()), 2000);
+    }
+    finish();
+  };
+
+  const pump = () => {
+    let running = items.filter((i) => i.state === 'uploading').length;
+    for (const item of items) {
+      if (running >= PARALLEL) break;
+      if (item.state !== 'queued') continue;
+      running++;
+      void run(item);
+    }
+  };
+
+  const addFiles = (files: Iterable<File>) => {
+    for (const file of files) {
+      const fragment = template.content.cloneNode(true) as DocumentFragment;
+      const row = $('[data-upload]', fragment);
+      const item: Item = { file, docId: crypto.randomUUID(), row, state: 'queued', samples: [] };
+      row.dataset.uploadName = file.name;
+      row.dataset.docId = item.docId;
+      $('[data-upload-icon]', row).replaceWith(typeIcon(kindOf(file.type, file.name), file.name));
+      $('[data-upload-name]', row).textContent = file.name;
+      $<HTMLButtonElement>('[data-upload-cancel]', row).addEventListener('click', () => void cancel(item));
+      $<HTMLButtonElement>('[data-upload-cancel]', row).setAttribute('aria-label', `Cancel uploading ${file.name}`);
+      items.push(item);
+      list.append(row);
+      setState(item, 'queued', `Waiting · ${formatBytes(file.size)}`);
+    }
+    show(list, items.length > 0);
+    pump();
+  };
+
+  input.addEventListener('change', () => {
+    if (input.files) addFiles(Array.from(input.files));
+    input.value = '';
+  });
+
+  clear.addEventListener('click', () => {
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i];
+      if (item && (item.state === 'done' || item.state === 'failed' || item.state === 'cancelled')) {
+        item.row.remove();
+        items.splice(i, 1);
+      }
+    }
+    show(clear, false);
+    show(list, items.length > 0);
+  });
+
+  // Drop anywhere on the page (not only on the drop zone): the overlay says what will happen.
+  let depth = 0;
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+  const usable = () => !root.closest('[hidden]');
+  document.addEventListener('dragenter', (e) => {
+    if (!hasFiles(e) || !usable()) return;
+    depth++;
+    show(overlay, true);
+  });
+  document.addEventListener('dragleave', (e) => {
+    if (!hasFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) show(overlay, false);
+  });
+  document.addEventListener('dragover', (e) => {
+    if (!hasFiles(e) || !usable()) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+  });
+  document.addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    show(overlay, false);
+    if (usable() && e.dataTransfer?.files.length) addFiles(Array.from(e.dataTransfer.files));
+  });
+
+  return { addFiles };
+}

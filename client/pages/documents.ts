@@ -1,0 +1,169 @@
+/**
+ * Documents page (/documents and /documents?view=trash; flows.md "Documents"). The server sends every
+ * document still encrypted in a JSON data island; once the vault is unlocked this page opens the names,
+ * types and tags in one pass and renders the list, and again after every unlock. Uploads, the document
+ * panel and the trash live in their own modules (documents-*.ts).
+ */
+import { ready } from '../crypto/index.js';
+import { api, errorMessage } from './api.js';
+import { $, nextFrame, setMessage, show } from './dom.js';
+import { DocumentList } from './documents-list.js';
+import { decryptAll, isDocumentView, readDataIsland, recordOf, type DocRecord, type DocumentView } from './documents-model.js';
+import { DocumentPanel } from './documents-panel.js';
+import { TrashList } from './documents-trash.js';
+import { attachUploads } from './documents-upload.js';
+import { refreshUsage } from './documents-usage.js';
+import { isLocked, whenUnlocked } from './lock.js';
+
+const TOAST_MS = 10_000;
+
+interface Shown {
+  set(records: DocRecord[], decryptMs?: number): void;
+  clear(): void;
+}
+
+export function init(): void {
+  const root = $('[data-documents]');
+  const trashView = root.dataset.view === 'trash';
+  const userId = document.body.dataset.userId ?? '';
+  const alertEl = $('[data-docs-alert]');
+  const busy = $('[data-docs-decrypting]');
+  const alert = (message: string | null) => {
+    setMessage(alertEl, message);
+    if (message) alertEl.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  };
+  const accountKey = async () => (await whenUnlocked()).accountKey;
+
+  let shown: Shown;
+  let onLock = () => undefined as void;
+  if (trashView) {
+    shown = new TrashList(root, { alert, usageChanged: () => void refreshUsage() });
+  } else {
+    const page = documentsView(root, userId, alert, accountKey);
+    shown = page.list;
+    onLock = page.onLock;
+  }
+
+  // The island is what the server rendered; after a lock and unlock, ask again (things may have changed).
+  let views: DocumentView[] | null = readDataIsland();
+  let generation = 0;
+  const cycle = async () => {
+    const gen = ++generation;
+    const keys = await whenUnlocked();
+    if (gen !== generation) return;
+    show(busy, true);
+    try {
+      await ready();
+      if (!views) {
+        const { documents } = await api<{ documents: unknown[] }>('GET', `/api/documents${trashView ? '?view=trash' : ''}`);
+        views = documents.filter(isDocumentView);
+      }
+      if (gen !== generation) return;
+      await nextFrame(); // paint the busy line before the synchronous pass
+      const { records, ms } = decryptAll(views, keys.accountKey, userId);
+      if (gen !== generation) return;
+      shown.set(records, ms);
+    } catch (err) {
+      alert(errorMessage(err));
+    } finally {
+      if (gen === generation) show(busy, false);
+    }
+  };
+  document.addEventListener('heirloom:locked', () => {
+    generation++;
+    views = null;
+    shown.clear();
+    onLock();
+    void cycle();
+  });
+  void cycle();
+}
+
+/** The main view: list, panel, uploads, and trash with Undo. */
+function documentsView(
+  root: HTMLElement,
+  userId: string,
+  alert: (message: string | null) => void,
+  accountKey: () => Promise<Uint8Array>,
+): { list: DocumentList; onLock(): void } {
+  const toast = $('[data-docs-toast]');
+  const toastText = $('[data-docs-toast-text]', toast);
+  const undo = $<HTMLButtonElement>('[data-docs-undo]', toast);
+  let toastTimer = 0;
+  let undoAction: (() => Promise<void>) | null = null;
+
+  const hideToast = () => {
+    window.clearTimeout(toastTimer);
+    show(toast, false);
+    undoAction = null;
+  };
+  const showToast = (text: string, action: () => Promise<void>) => {
+    window.clearTimeout(toastTimer);
+    toastText.textContent = text;
+    undoAction = action;
+    undo.disabled = false;
+    show(toast, true);
+    toastTimer = window.setTimeout(hideToast, TOAST_MS);
+  };
+  undo.addEventListener('click', async () => {
+    const action = undoAction;
+    if (!action) return;
+    undo.disabled = true;
+    try {
+      await action();
+      hideToast();
+    } catch (err) {
+      undo.disabled = false;
+      alert(errorMessage(err));
+    }
+  });
+
+  let panel: DocumentPanel | null = null;
+  const list = new DocumentList(root, (record) => panel?.open(record));
+
+  const trash = async (record: DocRecord) => {
+    alert(null);
+    const id = record.view.id;
+    try {
+      await api('POST', `/api/documents/${encodeURIComponent(id)}/trash`);
+    } catch (err) {
+      alert(errorMessage(err));
+      return;
+    }
+    list.remove(id);
+    void refreshUsage();
+    showToast(`“${record.name}” was moved to the trash.`, async () => {
+      await api('POST', `/api/documents/${encodeURIComponent(id)}/restore`);
+      list.add({ ...record, view: { ...record.view, deletedAt: null } });
+      void refreshUsage();
+    });
+  };
+
+  panel = new DocumentPanel({
+    userId,
+    accountKey,
+    saved: (record) => list.replace(record),
+    trash: (record) => void trash(record),
+    knownTags: () => [...new Set(list.records.flatMap((r) => r.tags))],
+  });
+
+  attachUploads(root, {
+    userId,
+    accountKey,
+    added: (view, meta) => {
+      // Locked meanwhile: the list is empty and will be fetched again, with this document, on unlock.
+      if (isLocked() || list.records.some((r) => r.view.id === view.id)) return;
+      list.add(recordOf(view, meta));
+    },
+    usageChanged: () => void refreshUsage(),
+    alert,
+  });
+
+  return {
+    list,
+    onLock: () => {
+      panel?.close();
+      hideToast();
+    },
+  };
+}
