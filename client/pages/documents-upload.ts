@@ -165,8 +165,6 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       retryDelays: RETRY_DELAYS,
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
-      // The token can change after the upload started (a new login in another step): read it per request.
-      onBeforeRequest: (req) => req.setHeader('X-CSRF-Token', csrfToken()),
       onProgress: (sent, all) => {
         if (item.state === 'uploading') progressText(item, sent, all);
       },

@@ -30,7 +30,7 @@ function startWorker(url: string, name: string): Worker {
 }
 
 export interface EncryptingStream {
-  stream: ReadableStream<Uint8Array>;
+  stream: ReadableStream<Blob>;
   /** Stops the worker (cancel, error, or when the upload no longer needs it). */
   stop(): void;
 }
@@ -66,7 +66,7 @@ export function encryptingStream(file: File, docKey: Uint8Array, docId: string):
   const key = docKey.slice();
   send({ type: 'start', file, docKey: key, docId, chunkSize: DEFAULT_CHUNK_SIZE }, [key.buffer]);
 
-  const stream = new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Blob>(
     {
       pull: async (controller) => {
         if (stopped) return;
@@ -78,7 +78,7 @@ export function encryptingStream(file: File, docKey: Uint8Array, docId: string):
           stop();
           throw new DocumentError('worker', reply.message);
         }
-        controller.enqueue(reply.bytes);
+        controller.enqueue(reply.blob);
         if (reply.last) {
           controller.close();
           stop();
