@@ -8,7 +8,7 @@
 import { memzero, ready, type KdfParams, type NewAccount } from '../crypto/index.js';
 import { deriveLoginKeysInWorker } from './account-keys.js';
 import { createAccountWithLoginKeys } from '../crypto/index.js';
-import { ApiError, api, errorMessage } from './api.js';
+import { ApiError, api, csrfToken, errorMessage } from './api.js';
 import { $, $$, markInvalid, nextFrame, setBusy, setMessage, show } from './dom.js';
 import { storeKeys, wipeKeys } from './keystore.js';
 import { clearKit, groupSecret, normalizeWord, pickPositions, renderKit, renderQr, renderWordCheck } from './register-kit.js';
@@ -22,7 +22,7 @@ interface Invitation {
   expiresAt: string;
 }
 
-type Step = 'loading' | 'invalid' | 'account' | 'kit' | 'confirm' | 'totp' | 'done';
+type Step = 'signed-in' | 'loading' | 'invalid' | 'account' | 'kit' | 'confirm' | 'totp' | 'done';
 
 const USERNAME = /^[A-Za-z0-9._-]{3,32}$/;
 
@@ -50,8 +50,6 @@ export function init(): void {
   let account: NewAccount | null = null;
   let words: string[] = [];
   let positions: number[] = [];
-
-  wipeKeys();
 
   const goTo = (step: Step) => {
     for (const el of $$('[data-reg-step]', root)) show(el, el.dataset.regStep === step);
@@ -234,6 +232,21 @@ export function init(): void {
     }
   });
 
+  // Someone is logged in in this browser: the invitation is for a new person, so offer to log out first
+  // (the token stays in the fragment, so a reload afterwards picks it up) instead of mixing two accounts.
+  const signedInAs = root.dataset.signedInAs;
+  if (signedInAs) {
+    goTo('signed-in');
+    $('[data-reg-logout]', root).addEventListener('click', () => {
+      void fetch('/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrfToken() }, redirect: 'manual' }).finally(() => {
+        wipeKeys();
+        location.reload();
+      });
+    });
+    return;
+  }
+
+  wipeKeys();
   void start();
 
   async function start(): Promise<void> {

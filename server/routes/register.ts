@@ -14,8 +14,9 @@ export function registerRoutes(services: Services): Router {
   const { registration } = services;
   const router = Router();
 
-  router.get('/register', (_req, res) => {
-    res.render('pages/auth/register', { title: 'Join Heirloom', page: 'register' });
+  router.get('/register', (req, res) => {
+    // rendered as a logged-out page even for a logged-in visitor, who is offered to log out first
+    res.render('pages/auth/register', { title: 'Join Heirloom', page: 'register', user: null, signedInAs: req.user?.username ?? null });
   });
   // the one-time link printed on first start is an ordinary admin invitation
   router.get('/setup', (_req, res) => res.redirect('/register'));

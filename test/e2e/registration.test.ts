@@ -9,7 +9,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/client.js';
 import { TotpCodes } from '../helpers/totp.js';
 import { launch } from './browser.js';
-import { DERIVE_MS, expectNoProblems, expectUnlocked, kitWords, openPage, finishRegistration, shown, totpSecret } from './flows.js';
+import { DERIVE_MS, expectNoProblems, expectUnlocked, kitWords, logIn, openPage, finishRegistration, shown, totpSecret, type Person } from './flows.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -131,18 +131,39 @@ describe('registration in the browser', function () {
     expect(invitation.isAdmin).to.equal(false);
     expect(invitation.url.startsWith(`${base}/register#`)).to.equal(true);
 
+    let bob: Person | undefined;
     const context = await browser.newContext();
     try {
       const tab = await openPage(context);
       await tab.page.goto(invitation.url);
       await tab.page.waitForSelector(shown('[data-reg-step="account"]'));
       expect(await tab.page.textContent('[data-reg-heading]')).to.equal('Create your account');
-      await finishRegistration(tab.page, 'bob', 'marble kettle autumn river');
+      bob = await finishRegistration(tab.page, 'bob', 'marble kettle autumn river');
       expect(await tab.page.textContent('[data-user-name]')).to.match(/\bbob\b/);
       expect(await tab.page.textContent('[data-user-name]')).to.not.match(/admin/);
       await expectNoProblems(tab);
     } finally {
       await context.close();
+    }
+
+    // bob, still logged in, opens a fresh invitation in his own browser: he is offered to log out first,
+    // not shown a locked vault or a form that would mix two accounts
+    const fresh = await t.services.registration.createInvitation({ isAdmin: false });
+    const again = await browser.newContext();
+    try {
+      const tab = await openPage(again);
+      if (!bob) throw new Error('bob was not registered');
+      await logIn(tab.page, bob, base);
+      await tab.page.goto(fresh.url);
+      await tab.page.waitForSelector(shown('[data-reg-step="signed-in"]'));
+      expect(await tab.page.textContent('[data-reg-step="signed-in"]')).to.contain('logged in as bob');
+      expect(await tab.page.isHidden('[data-reg-step="account"]')).to.equal(true);
+      await tab.page.click('[data-reg-logout]');
+      await tab.page.waitForSelector(shown('[data-reg-step="account"]'));
+      expect(await tab.page.$('[data-user-name]')).to.equal(null);
+      await expectNoProblems(tab);
+    } finally {
+      await again.close();
     }
 
     // someone else (not logged in) opening the link again
