@@ -21,6 +21,7 @@ import { api, csrfToken, errorMessage } from './api.js';
 import { $, show } from './dom.js';
 import { formatBytes, formatSpeed, formatTimeLeft, kindOf, typeIcon } from './documents-format.js';
 import type { DocumentView } from './documents-model.js';
+import { attachDrop } from './documents-drop.js';
 import { encryptingStream, type EncryptingStream } from './documents-workers.js';
 import { onUnauthenticated } from './session.js';
 
@@ -38,7 +39,7 @@ export interface UploadHooks {
   alert(message: string): void;
 }
 
-type State = 'queued' | 'uploading' | 'done' | 'failed' | 'cancelled';
+type State = 'queued' | 'uploading' | 'paused' | 'done' | 'failed' | 'cancelled';
 
 interface Item {
   file: File;
@@ -68,23 +69,34 @@ function tusMessage(err: Error | DetailedError): { status: number; message: stri
   return { status, message: 'The upload failed on the server. Please try again in a moment.' };
 }
 
+/**
+ * Worth trying again: the connection dropped or the server had a moment. tus's own rule also gives up
+ * while the browser says it is offline; a family's Wi-Fi blinks, so here that only waits longer (pause).
+ */
+function transient(err: Error | DetailedError): boolean {
+  const d = err as DetailedError;
+  if (!d.originalRequest) return false; // the file or the encryption failed, not the network
+  const status = d.originalResponse ? d.originalResponse.getStatus() : 0;
+  if (status === 409 && d.originalRequest.getMethod() === 'POST') return false; // the ID exists: final
+  return status === 0 || status >= 500 || status === 409 || status === 423;
+}
+
 export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles(files: Iterable<File>): void } {
   const input = $<HTMLInputElement>('[data-upload-input]', root);
   const list = $('[data-upload-list]', root);
   const template = $<HTMLTemplateElement>('[data-upload-template]', root);
   const clear = $<HTMLButtonElement>('[data-uploads-clear]', root);
-  const overlay = $('[data-drop-overlay]');
   const items: Item[] = [];
 
   const setState = (item: Item, state: State, status: string) => {
     item.state = state;
     item.row.dataset.uploadState = state;
     $('[data-upload-status]', item.row).textContent = status;
-    const cancel = $<HTMLButtonElement>('[data-upload-cancel]', item.row);
-    show(cancel, state === 'queued' || state === 'uploading');
+    show($('[data-upload-cancel]', item.row), state === 'queued' || state === 'uploading' || state === 'paused');
+    show($('[data-upload-resume]', item.row), state === 'paused');
     const progress = $<HTMLProgressElement>('[data-upload-progress]', item.row);
     if (state === 'done') progress.value = progress.max;
-    show(progress, state === 'queued' || state === 'uploading' || state === 'done');
+    show(progress, state !== 'failed' && state !== 'cancelled');
     show(clear, items.some((i) => i.state === 'done' || i.state === 'failed' || i.state === 'cancelled'));
   };
 
@@ -118,6 +130,8 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
 
   const fail = (item: Item, message: string, andNext = true) => {
     item.encryption?.stop();
+    // An upload the server already knows about gives its reserved space back (tus DELETE).
+    if (item.upload?.url) void item.upload.abort(true).catch(() => undefined);
     setState(item, 'failed', message);
     hooks.alert(`${item.file.name}: ${message}`);
     if (andNext) finish();
@@ -163,6 +177,14 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       metadata: { docId, meta: sealedMeta, keyWrap },
       headers: { 'X-CSRF-Token': csrfToken() },
       retryDelays: RETRY_DELAYS,
+      onShouldRetry: (err) => {
+        const again = transient(err);
+        if (again && item.state === 'uploading') {
+          $('[data-upload-status]', item.row).textContent = 'Connection lost. Trying again…';
+          item.samples = [];
+        }
+        return again;
+      },
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
       onProgress: (sent, all) => {
@@ -170,6 +192,14 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       },
       onError: (err) => {
         if (item.state !== 'uploading') return;
+        if (transient(err)) {
+          // The same Upload keeps its source and its server URL: start() asks the server for its offset
+          // (HEAD) and continues from there, so nothing is sent twice and nothing is skipped.
+          const sent = Number(item.row.dataset.uploadSent ?? 0);
+          const at = Math.round((item.file.size * sent) / Math.max(1, total));
+          setState(item, 'paused', `Connection lost at ${formatBytes(at)} of ${formatBytes(item.file.size)}. It continues by itself when the connection is back.`);
+          return;
+        }
         const { status, message } = tusMessage(err);
         if (status === 401) onUnauthenticated();
         fail(item, message);
@@ -190,8 +220,20 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     upload.start();
   };
 
+  const resume = (item: Item) => {
+    if (item.state !== 'paused' || !item.upload) return;
+    setState(item, 'uploading', 'Reconnecting…');
+    item.samples = [];
+    item.upload.start();
+  };
+  window.addEventListener('online', () => items.forEach(resume));
+  // Leaving the page ends every upload in it: ask first.
+  window.addEventListener('beforeunload', (e) => {
+    if (items.some((i) => i.state === 'uploading' || i.state === 'paused' || i.state === 'queued')) e.preventDefault();
+  });
+
   const cancel = async (item: Item) => {
-    const wasRunning = item.state === 'uploading';
+    const wasRunning = item.state === 'uploading' || item.state === 'paused';
     setState(item, 'cancelled', 'Cancelled. Nothing was kept.');
     item.encryption?.stop();
     if (!wasRunning) return pump();
@@ -215,7 +257,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
   };
 
   const pump = () => {
-    let running = items.filter((i) => i.state === 'uploading').length;
+    let running = items.filter((i) => i.state === 'uploading' || i.state === 'paused').length;
     for (const item of items) {
       if (running >= PARALLEL) break;
       if (item.state !== 'queued') continue;
@@ -235,6 +277,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       $('[data-upload-name]', row).textContent = file.name;
       $<HTMLButtonElement>('[data-upload-cancel]', row).addEventListener('click', () => void cancel(item));
       $<HTMLButtonElement>('[data-upload-cancel]', row).setAttribute('aria-label', `Cancel uploading ${file.name}`);
+      $<HTMLButtonElement>('[data-upload-resume]', row).addEventListener('click', () => resume(item));
       items.push(item);
       list.append(row);
       setState(item, 'queued', `Waiting · ${formatBytes(file.size)}`);
@@ -260,32 +303,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     show(list, items.length > 0);
   });
 
-  // Drop anywhere on the page (not only on the drop zone): the overlay says what will happen.
-  let depth = 0;
-  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
-  const usable = () => !root.closest('[hidden]');
-  document.addEventListener('dragenter', (e) => {
-    if (!hasFiles(e) || !usable()) return;
-    depth++;
-    show(overlay, true);
-  });
-  document.addEventListener('dragleave', (e) => {
-    if (!hasFiles(e)) return;
-    depth = Math.max(0, depth - 1);
-    if (depth === 0) show(overlay, false);
-  });
-  document.addEventListener('dragover', (e) => {
-    if (!hasFiles(e) || !usable()) return;
-    e.preventDefault();
-    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
-  });
-  document.addEventListener('drop', (e) => {
-    if (!hasFiles(e)) return;
-    e.preventDefault();
-    depth = 0;
-    show(overlay, false);
-    if (usable() && e.dataTransfer?.files.length) addFiles(Array.from(e.dataTransfer.files));
-  });
+  attachDrop($('[data-drop-overlay]'), () => !root.closest('[hidden]'), addFiles);
 
   return { addFiles };
 }

@@ -1,0 +1,32 @@
+/**
+ * Files dropped anywhere on the page, not only on the drop zone: a full-page overlay says what will happen
+ * while files are dragged over the window. Drags of text or links are left alone.
+ */
+import { show } from './dom.js';
+
+export function attachDrop(overlay: HTMLElement, usable: () => boolean, addFiles: (files: File[]) => void): void {
+  let depth = 0; // dragenter/dragleave fire for every child element crossed
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+  document.addEventListener('dragenter', (e) => {
+    if (!hasFiles(e) || !usable()) return;
+    depth++;
+    show(overlay, true);
+  });
+  document.addEventListener('dragleave', (e) => {
+    if (!hasFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) show(overlay, false);
+  });
+  document.addEventListener('dragover', (e) => {
+    if (!hasFiles(e) || !usable()) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+  });
+  document.addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault(); // never let the browser open a dropped file in place of the vault
+    depth = 0;
+    show(overlay, false);
+    if (usable() && e.dataTransfer?.files.length) addFiles(Array.from(e.dataTransfer.files));
+  });
+}
