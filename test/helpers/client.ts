@@ -29,7 +29,8 @@ export class TestClient {
   userId = '';
   lastStep = 0;
 
-  constructor(readonly app: Express) {
+  /** `app` is an Express app (in-process) or the base URL of a running server. */
+  constructor(readonly app: Express | string) {
     this.agent = request.agent(app);
   }
 
@@ -114,7 +115,7 @@ export class TestClient {
 
 /** Registers a user through a fresh invitation and returns its logged-in client. */
 export async function newMember(
-  app: Express,
+  app: Express | string,
   services: { registration: { createInvitation(o: { isAdmin: boolean }): Promise<{ token: string }> } },
   username: string,
   password = 'correct horse battery staple',
