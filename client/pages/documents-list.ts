@@ -4,7 +4,7 @@
  * a filter and a sort per keystroke, never 10,000 table rows.
  */
 import { $, $$, show } from './dom.js';
-import { formatBytes, formatDate, plural, typeIcon, typeLabel } from './documents-format.js';
+import { formatBytes, formatDate, plural, typeIcon } from './documents-format.js';
 import type { DocRecord } from './documents-model.js';
 
 export const PAGE = 200;
@@ -20,7 +20,7 @@ function compare(key: SortKey): (a: DocRecord, b: DocRecord) => number {
     case 'name':
       return (a, b) => collator.compare(a.name, b.name);
     case 'type':
-      return (a, b) => collator.compare(typeLabel(a.type, a.name), typeLabel(b.type, b.name)) || collator.compare(a.name, b.name);
+      return (a, b) => collator.compare(a.typeLabel, b.typeLabel) || collator.compare(a.name, b.name);
     case 'size':
       return (a, b) => a.size - b.size;
     case 'added':
@@ -99,9 +99,9 @@ export class DocumentList {
     return this.#records;
   }
 
-  set(records: DocRecord[], decryptMs?: number): void {
+  set(records: DocRecord[], decryptMs?: number, complete = true): void {
     this.#records = records;
-    this.#ready = true;
+    this.#ready = complete;
     if (decryptMs !== undefined) {
       this.#table.dataset.decryptMs = decryptMs.toFixed(1);
       this.#table.dataset.decryptCount = String(records.length);
@@ -177,13 +177,15 @@ export class DocumentList {
     show(this.#noMatch, total > 0 && this.#visible.length === 0);
     show(this.#more, this.#visible.length > showing);
     this.#more.textContent = `Show ${Math.min(PAGE, this.#visible.length - showing).toLocaleString()} more`;
-    this.#table.dataset.ready = this.#ready ? 'true' : 'false';
+    this.#table.dataset.ready = this.#ready ? 'true' : total ? 'partial' : 'false';
     this.#table.dataset.total = String(total);
     this.#table.dataset.matching = String(this.#visible.length);
     this.#table.dataset.rendered = String(showing);
     const filtered = this.#query || this.#tag;
     this.#count.textContent = !total
       ? ''
+      : !this.#ready
+        ? 'Decrypting the rest of your documents…'
       : filtered
         ? `${plural(this.#visible.length, 'document matches', 'documents match')} of ${total.toLocaleString()}`
         : showing < total
@@ -209,7 +211,7 @@ export class DocumentList {
     button.append(label);
     name.append(button);
     if (!r.meta) tr.dataset.docDamaged = '';
-    const type = cell(r.meta ? typeLabel(r.type, r.name) : '—', 'doc-type');
+    const type = cell(r.typeLabel, 'doc-type');
     type.dataset.docType = '';
     const size = cell(r.meta ? formatBytes(r.size) : '—', 'doc-size num');
     size.dataset.docSize = '';

@@ -3,7 +3,7 @@
  * while the vault is unlocked, what their metadata says once opened (crypto.md "Documents").
  */
 import { fromB64, memzero, openDocMeta, sealDocMeta, toB64, unwrapDocKeyForOwner, type DocMeta } from '../crypto/index.js';
-import { kindOf, type Kind } from './documents-format.js';
+import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
 export interface DocumentView {
   id: string;
@@ -31,6 +31,8 @@ export interface DocRecord {
   /** Lower-cased name, for search without lower-casing 10,000 names per keystroke. */
   search: string;
   type: string;
+  /** "PDF", "PNG image"…: shown and sorted on, so made once. */
+  typeLabel: string;
   size: number;
   kind: Kind;
   tags: string[];
@@ -62,17 +64,45 @@ export function readDataIsland(): DocumentView[] {
   }
 }
 
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * URL-safe base64 without padding to bytes, through the browser's native atob. Opening 10,000 documents
+ * means 20,000 decodes; libsodium's from_base64 (fromB64) spends ~15 µs on each, atob ~1 µs, and that
+ * is the largest single cost of the list. Anything that is not plain unpadded base64url goes to fromB64,
+ * which refuses it with the core's own error. (A non-canonical last character would decode to the same
+ * bytes here; the AEAD that follows authenticates those bytes, so nothing is accepted that was not sealed.)
+ */
+export function b64Bytes(text: string): Uint8Array {
+  if (!B64URL.test(text) || text.length % 4 === 1) return fromB64(text);
+  const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
 /** The document key, unwrapped with the account key (throws CryptoError when the wrap does not open). */
 export function docKeyOf(view: DocumentView, accountKey: Uint8Array, userId: string): Uint8Array {
-  return unwrapDocKeyForOwner(accountKey, fromB64(view.keyWrap), view.id, userId);
+  return unwrapDocKeyForOwner(accountKey, b64Bytes(view.keyWrap), view.id, userId);
 }
 
 export function recordOf(view: DocumentView, meta: DocMeta | null): DocRecord {
   if (!meta) {
-    return { view, meta: null, name: DAMAGED_NAME, search: DAMAGED_NAME.toLowerCase(), type: '', size: -1, kind: 'damaged', tags: [] };
+    const search = DAMAGED_NAME.toLowerCase();
+    return { view, meta: null, name: DAMAGED_NAME, search, type: '', typeLabel: '—', size: -1, kind: 'damaged', tags: [] };
   }
   const tags = meta.tags ?? [];
-  return { view, meta, name: meta.name, search: meta.name.toLowerCase(), type: meta.type, size: meta.size, kind: kindOf(meta.type, meta.name), tags };
+  return {
+    view,
+    meta,
+    name: meta.name,
+    search: meta.name.toLowerCase(),
+    type: meta.type,
+    typeLabel: typeLabel(meta.type, meta.name),
+    size: meta.size,
+    kind: kindOf(meta.type, meta.name),
+    tags,
+  };
 }
 
 export function decryptOne(view: DocumentView, accountKey: Uint8Array, userId: string): DocRecord {
@@ -80,7 +110,7 @@ export function decryptOne(view: DocumentView, accountKey: Uint8Array, userId: s
   try {
     const docKey = docKeyOf(view, accountKey, userId);
     try {
-      meta = openDocMeta(docKey, view.id, fromB64(view.meta));
+      meta = openDocMeta(docKey, view.id, b64Bytes(view.meta));
     } finally {
       memzero(docKey);
     }

@@ -6,7 +6,7 @@
 import { memzero } from '../crypto/index.js';
 import { $, setMessage, show } from './dom.js';
 import { attachEditForm, type EditForm } from './documents-edit.js';
-import { formatBytes, formatDateTime, kindOf, typeIcon, typeLabel } from './documents-format.js';
+import { formatBytes, formatDateTime, kindOf, typeIcon } from './documents-format.js';
 import { docKeyOf, type DocRecord } from './documents-model.js';
 import { DocumentError, decryptDocument, type Decryption } from './documents-workers.js';
 import { errorMessage } from './api.js';
@@ -118,7 +118,9 @@ export class DocumentPanel {
     d.dataset.docId = r.view.id;
     $('[data-doc-panel-icon]', d).replaceChildren(typeIcon(r.kind, r.name));
     $('[data-doc-panel-name]', d).textContent = r.name;
-    $('[data-doc-fact-type]', d).textContent = r.meta ? typeLabel(r.type, r.name) + (r.type ? ` (${r.type})` : '') : '—';
+    const type = $('[data-doc-fact-type]', d);
+    type.textContent = r.typeLabel;
+    type.title = r.type; // the media type, for the curious
     $('[data-doc-fact-size]', d).textContent = r.meta ? formatBytes(r.size) : formatBytes(r.view.size);
     $('[data-doc-fact-modified]', d).textContent = r.meta ? formatDateTime(r.meta.modified) : '—';
     $('[data-doc-fact-added]', d).textContent = formatDateTime(r.view.createdAt);

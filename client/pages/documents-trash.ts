@@ -53,9 +53,9 @@ export class TrashList {
     });
   }
 
-  set(records: DocRecord[], decryptMs?: number): void {
+  set(records: DocRecord[], decryptMs?: number, complete = true): void {
     this.#records = records.slice().sort((a, b) => (b.view.deletedAt ?? 0) - (a.view.deletedAt ?? 0));
-    this.#ready = true;
+    this.#ready = complete;
     if (decryptMs !== undefined) this.#table.dataset.decryptMs = decryptMs.toFixed(1);
     this.#render();
   }
