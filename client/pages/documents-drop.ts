@@ -18,9 +18,10 @@ export function attachDrop(overlay: HTMLElement, usable: () => boolean, addFiles
     if (depth === 0) show(overlay, false);
   });
   document.addEventListener('dragover', (e) => {
-    if (!hasFiles(e) || !usable()) return;
+    if (!hasFiles(e)) return;
+    // Always claimed: a file dropped where it cannot be used (vault locked) must not open in this tab.
     e.preventDefault();
-    if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+    if (e.dataTransfer) e.dataTransfer.dropEffect = usable() ? 'copy' : 'none';
   });
   document.addEventListener('drop', (e) => {
     if (!hasFiles(e)) return;
@@ -29,4 +30,15 @@ export function attachDrop(overlay: HTMLElement, usable: () => boolean, addFiles
     show(overlay, false);
     if (usable() && e.dataTransfer?.files.length) addFiles(Array.from(e.dataTransfer.files));
   });
+}
+
+/** Pages without uploads (the trash): a dropped file must not replace the page. */
+export function refuseDrops(): void {
+  const refuse = (e: DragEvent) => {
+    if (!Array.from(e.dataTransfer?.types ?? []).includes('Files')) return;
+    e.preventDefault();
+    if (e.dataTransfer) e.dataTransfer.dropEffect = 'none';
+  };
+  document.addEventListener('dragover', refuse);
+  document.addEventListener('drop', refuse);
 }

@@ -7,6 +7,7 @@
 import { ready } from '../crypto/index.js';
 import { api, errorMessage } from './api.js';
 import { $, nextFrame, setMessage, show } from './dom.js';
+import { refuseDrops } from './documents-drop.js';
 import { DocumentList, PAGE } from './documents-list.js';
 import { decryptAll, isDocumentView, readDataIsland, recordOf, type DocRecord, type DocumentView } from './documents-model.js';
 import { DocumentPanel } from './documents-panel.js';
@@ -41,6 +42,7 @@ export function init(): void {
   let onLock = () => undefined as void;
   if (trashView) {
     shown = new TrashList(root, { alert, usageChanged: () => void refreshUsage() });
+    refuseDrops();
   } else {
     const page = documentsView(root, userId, alert, accountKey);
     shown = page.list;
