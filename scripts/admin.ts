@@ -3,6 +3,8 @@ import { ConfigError, loadConfig } from '../server/config.js';
 import { openDataFolder } from '../server/bootstrap.js';
 import { createServices } from '../server/app.js';
 import { createLogger } from '../server/logger.js';
+import { AppError } from '../server/errors.js';
+import { parseSize } from '../server/services/admin.js';
 
 /**
  * heirloom-admin: the family admin's command line. Commands parse and print; the services do the work.
@@ -59,8 +61,27 @@ user
     }
   });
 
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+
+user
+  .command('quota')
+  .description('show or set how much storage a person may use (encrypted bytes, the trash included)')
+  .argument('<username>', 'whose quota')
+  .argument('[size]', 'new quota, e.g. 500MiB or 20GiB, or "default" for the instance default (HEIRLOOM_DEFAULT_QUOTA_MIB)')
+  .addOption(json)
+  .action(async (username: string, size: string | undefined, opts: { json?: boolean }) => {
+    const result = await withServices((s) =>
+      size === undefined ? s.admin.usage(username) : s.admin.setQuota(username, size === 'default' ? null : parseSize(size)),
+    );
+    if (opts.json) return void process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(
+      `${username}: ${mib(result.used)} used of ${mib(result.quota)}${result.custom ? '' : ' (the default)'}, ${result.documents} document${result.documents === 1 ? '' : 's'}\n`,
+    );
+  });
+
 program.parseAsync().catch((err) => {
-  const message = err instanceof ConfigError ? `the setting ${err.message}` : err instanceof Error ? err.message : String(err);
+  const message =
+    err instanceof ConfigError ? `the setting ${err.message}` : err instanceof AppError || err instanceof Error ? err.message : String(err);
   process.stderr.write(`heirloom-admin: ${message}\n`);
   process.exit(1);
 });

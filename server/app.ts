@@ -31,6 +31,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import { BlobStore } from './storage/blobs.js';
 import { DocumentService } from './services/documents.js';
 import { UploadService } from './services/uploads.js';
+import { AdminService } from './services/admin.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,6 +51,7 @@ export interface Services {
   documents: DocumentService;
   uploads: UploadService;
   blobs: BlobStore;
+  admin: AdminService;
 }
 
 export function createServices(deps: AppDeps): Services {
@@ -62,6 +64,7 @@ export function createServices(deps: AppDeps): Services {
   return {
     blobs,
     documents,
+    admin: new AdminService(db, documents),
     uploads: new UploadService(db, blobs, documents, deps.logger),
     audit,
     accounts: new AccountService(db, config, crypto, audit, limits),

@@ -121,6 +121,30 @@ describe('documents: upload, download, trash', function () {
     expect((await alice.client.get('/api/usage')).body.used).to.equal(before.used);
   });
 
+  it('follows the quota the admin sets with heirloom-admin user quota, and back to the default', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (...args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) =>
+        execFile('npm', ['run', '-s', 'admin', '--', ...args], { env: { ...process.env, HEIRLOOM_DATA_DIR: t.dataDir, HEIRLOOM_DEFAULT_QUOTA_MIB: '200' } }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
+        ),
+      );
+    const set = await run('user', 'quota', 'carol-not-here', '1MiB');
+    expect(set.code).to.not.equal(0);
+    expect(set.out).to.contain('There is no account named');
+    const tight = await run('user', 'quota', 'bob', '2MiB', '--json');
+    expect(tight.code, tight.out).to.equal(0);
+    expect(JSON.parse(tight.out)).to.include({ quota: 2 * MiB, custom: true });
+    const doc = makeDocument(bob.keys, bob.userId, new Uint8Array(1));
+    const refused = await createUpload(bob.client, doc, 3 * MiB);
+    expect(refused.status).to.equal(413);
+    expect((await bob.client.get('/api/usage')).body.quota).to.equal(2 * MiB);
+    const back = await run('user', 'quota', 'bob', 'default');
+    expect(back.out).to.match(/used of 200 MiB \(the default\)/);
+    expect((await createUpload(bob.client, doc, 3 * MiB)).status).to.equal(201);
+    await bob.client.agent.delete(`/api/uploads/${doc.id}`).set('X-CSRF-Token', bob.client.csrf).set('Tus-Resumable', '1.0.0');
+  });
+
   it('resumes an interrupted upload from the offset the server reports', async () => {
     const doc = makeDocument(alice.keys, alice.userId, filler(9 * MiB, 5));
     expect((await createUpload(alice.client, doc, doc.blob.length)).status).to.equal(201);
