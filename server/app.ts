@@ -64,7 +64,7 @@ export function createServices(deps: AppDeps): Services {
   return {
     blobs,
     documents,
-    admin: new AdminService(db, documents),
+    admin: new AdminService(db, documents, blobs, audit),
     uploads: new UploadService(db, blobs, documents, deps.logger),
     audit,
     accounts: new AccountService(db, config, crypto, audit, limits),

@@ -44,3 +44,16 @@ export function openDb(file: string): Db {
 export async function migrateLatest(db: Db): Promise<void> {
   await db.migrate.latest(migrationConfig);
 }
+
+/**
+ * Opens a database only to read it (verify of a backup folder, the rescue tool's way of looking): no
+ * pragma that writes, no migrations, so the file and its hash stay exactly as they were.
+ */
+export function openDbReadOnly(file: string): Db {
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: file, options: { readonly: true } },
+    useNullAsDefault: true,
+    pool: { min: 1, max: 1 },
+  });
+}

@@ -42,6 +42,27 @@ export const documents = {
   allIds: async (db: Db) => (await db<DocumentRow>('documents').select('id')).map((r) => r.id),
   usedBytes: (db: Db, ownerId: string) => sumOf(db('documents').where({ owner_id: ownerId }).sum({ n: 'size' }).first()),
   count: (db: Db, ownerId: string) => sumOf(db('documents').where({ owner_id: ownerId }).whereNull('deleted_at').count({ n: '*' }).first()),
+  idsOfOwner: async (db: Db, ownerId: string) => (await db<DocumentRow>('documents').where({ owner_id: ownerId }).select('id')).map((r) => r.id),
+  /** ID and blob size of every document, for verify and backups. */
+  sizes: async (db: Db) =>
+    (await db<DocumentRow>('documents').select('id', 'size').orderBy('id')).map((r) => ({ id: r.id, size: Number(r.size) })),
+  /** Per owner: bytes stored (trash included) and documents outside the trash. */
+  usageByOwner: async (db: Db) =>
+    (
+      (await db('documents')
+        .select('owner_id')
+        .sum({ bytes: 'size' })
+        .select(db.raw('sum(case when deleted_at is null then 1 else 0 end) as n'))
+        .groupBy('owner_id')) as { owner_id: string; bytes: number | string | null; n: number | string | null }[]
+    ).map((r) => ({ ownerId: r.owner_id, bytes: Number(r.bytes ?? 0), documents: Number(r.n ?? 0) })),
+  totals: async (db: Db) => {
+    const r = (await db('documents')
+      .count({ n: '*' })
+      .sum({ bytes: 'size' })
+      .select(db.raw('sum(case when deleted_at is null then 0 else 1 end) as trashed'))
+      .first()) as { n: number | string; bytes: number | string | null; trashed: number | string | null };
+    return { count: Number(r.n), bytes: Number(r.bytes ?? 0), trashed: Number(r.trashed ?? 0) };
+  },
 };
 
 export const uploads = {
@@ -51,4 +72,14 @@ export const uploads = {
   reservedBytes: (db: Db, ownerId: string) => sumOf(db('uploads').where({ owner_id: ownerId }).sum({ n: 'length' }).first()),
   olderThan: (db: Db, cutoff: number) => db<UploadRow>('uploads').where('created_at', '<', cutoff),
   all: (db: Db) => db<UploadRow>('uploads'),
+  idsOfOwner: async (db: Db, ownerId: string) => (await db<UploadRow>('uploads').where({ owner_id: ownerId }).select('id')).map((r) => r.id),
+  reservedByOwner: async (db: Db) =>
+    ((await db('uploads').select('owner_id').sum({ bytes: 'length' }).groupBy('owner_id')) as { owner_id: string; bytes: number | string | null }[]).map(
+      (r) => ({ ownerId: r.owner_id, bytes: Number(r.bytes ?? 0) }),
+    ),
+  totals: async (db: Db) => {
+    const r = (await db('uploads').count({ n: '*' }).sum({ bytes: 'length' }).first()) as { n: number | string; bytes: number | string | null };
+    return { count: Number(r.n), bytes: Number(r.bytes ?? 0) };
+  },
+  removeAll: (db: Db) => db('uploads').delete(),
 };

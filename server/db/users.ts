@@ -34,6 +34,20 @@ export const users = {
   claimTotpStep: async (db: Db, id: string, step: number): Promise<boolean> =>
     (await db('users').where({ id }).andWhere('totp_last_step', '<', step).update({ totp_last_step: step })) === 1,
   setQuota: (db: Db, id: string, quotaBytes: number | null) => db('users').where({ id }).update({ quota_bytes: quotaBytes }),
+  setDisabled: (db: Db, id: string, disabledAt: number | null) => db('users').where({ id }).update({ disabled_at: disabledAt }),
+  /** Documents, sessions, uploads and the security log go with the row (ON DELETE CASCADE). */
+  remove: (db: Db, id: string) => db('users').where({ id }).delete(),
+  clearTotp: (db: Db, id: string) => db('users').where({ id }).update({ totp_secret: null }),
+  /**
+   * Stores a newly enrolled TOTP secret and the step of the code that proved it, only if the account still
+   * has no secret and the step is new: two enrolments racing cannot both win, and a code works once.
+   */
+  enrollTotp: async (db: Db, id: string, wrappedSecret: string, step: number): Promise<boolean> =>
+    (await db('users')
+      .where({ id })
+      .whereNull('totp_secret')
+      .andWhere('totp_last_step', '<', step)
+      .update({ totp_secret: wrappedSecret, totp_last_step: step })) === 1,
   updatePassword: (
     db: Db,
     id: string,

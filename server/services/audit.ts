@@ -20,6 +20,11 @@ export const AUDIT_EVENTS = [
   'password_change_failed',
   'session_ended',
   'logout',
+  // by the family's admin (heirloom-admin), so the person sees it in their security log
+  'mfa_reset',
+  'account_disabled',
+  'account_enabled',
+  'totp_enrolled',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 

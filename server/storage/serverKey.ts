@@ -16,12 +16,21 @@ export function loadOrCreateServerKey(file: string): { key: Uint8Array; created:
     writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
     return { key: new Uint8Array(key), created: true };
   }
+  return { key: readServerKey(file), created: false };
+}
+
+/**
+ * Reads an existing server key file and never creates one (config check, the rescue tool, restore).
+ * Throws ServerKeyError with a sentence when it is missing or not a key.
+ */
+export function readServerKey(file: string): Uint8Array {
+  if (!existsSync(file)) throw new ServerKeyError(`There is no server key file at ${file}.`);
   const st = statSync(file);
   if (!st.isFile()) throw new ServerKeyError(`The server key path ${file} is not a file.`);
   const raw = readFileSync(file);
-  if (raw.length === 32) return { key: new Uint8Array(raw), created: false };
+  if (raw.length === 32) return new Uint8Array(raw);
   const text = raw.toString('utf8').trim();
-  if (/^[0-9a-fA-F]{64}$/.test(text)) return { key: new Uint8Array(Buffer.from(text, 'hex')), created: false };
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
   throw new ServerKeyError(
     `The server key file ${file} must hold exactly 32 bytes (or 64 hex characters); it holds ${raw.length} bytes.`,
   );
