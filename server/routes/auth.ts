@@ -8,6 +8,13 @@ import { markAuthenticated, regenerate, saveSession } from '../middleware/sessio
 import { MAX_TOTP_FAILURES } from '../services/accounts.js';
 import { noStore, origin, parse } from './helpers.js';
 
+declare module 'express-session' {
+  interface SessionData {
+    /** after an admin's reset-mfa: the new authenticator secret (wrapped) offered at this login */
+    totpEnroll?: string;
+  }
+}
+
 const preloginSchema = z.object({ username: z.string().min(1).max(64) });
 const passwordSchema = z.object({ username: z.string().min(1).max(64), authKey: z.string().min(1).max(200) });
 const totpSchema = z.object({ code: z.string().min(1).max(20) });
@@ -42,37 +49,69 @@ export function authRoutes(services: Services, passport: PassportStatic['Authent
       (async () => {
         await regenerate(req);
         req.session.pending = { userId: user.id, failures: 0, startedAt: Date.now() };
+        const enrolment = await accounts.startTotpEnrolment(user.id);
+        if (enrolment) req.session.totpEnroll = enrolment.wrapped;
         const csrfToken = csrf.renew(req);
         await saveSession(req);
-        res.json({ next: 'totp', csrfToken });
+        res.json(enrolment ? { next: 'enroll-totp', totp: enrolment.totp, csrfToken } : { next: 'totp', csrfToken });
       })().catch(next);
     })(req, res, next);
   });
 
-  router.post('/api/auth/totp', noStore, async (req, res) => {
-    const { code } = parse(totpSchema, req.body);
+  /** The half-done login of this session, or a clear "start again". */
+  const pendingLogin = (req: Request) => {
     const pending = req.session.pending;
     if (!pending || Date.now() - pending.startedAt > PENDING_MS) {
       delete req.session.pending;
+      delete req.session.totpEnroll;
       throw new LoginFailed('Your login has expired. Please start again with your password.', 'login_expired');
     }
+    return pending;
+  };
+
+  /** Both steps passed: log in (a new session ID) and hand out the wrapped keys. */
+  const completeLogin = async (req: Request, res: Response, row: { id: string; username: string; is_admin: number | boolean }) => {
+    const user = { id: row.id, username: row.username, isAdmin: Boolean(row.is_admin) };
+    await loginUser(req, user);
+    markAuthenticated(req);
+    const csrfToken = csrf.renew(req);
+    await accounts.recordLoginSuccess(user.id, origin(req));
+    res.json({ user, keys: await accounts.vaultKeys(user.id), csrfToken });
+  };
+
+  /** A wrong code: counted, and after MAX_TOTP_FAILURES the half-done login is dropped. */
+  const codeFailed = async (req: Request, pending: { userId: string; failures: number }, err: unknown) => {
+    if (!(err instanceof LoginFailed) || err.code === 'login_expired') return err;
+    pending.failures += 1;
+    if (pending.failures >= MAX_TOTP_FAILURES) {
+      delete req.session.pending;
+      delete req.session.totpEnroll;
+      await audit.record('login_expired', pending.userId, origin(req));
+      return new LoginFailed('Too many wrong codes. Please start again with your password.', 'login_expired');
+    }
+    return err;
+  };
+
+  router.post('/api/auth/totp', noStore, async (req, res) => {
+    const { code } = parse(totpSchema, req.body);
+    const pending = pendingLogin(req);
     try {
-      const row = await accounts.checkTotp(pending.userId, code, origin(req));
-      const user = { id: row.id, username: row.username, isAdmin: Boolean(row.is_admin) };
-      await loginUser(req, user);
-      markAuthenticated(req);
-      const csrfToken = csrf.renew(req);
-      await accounts.recordLoginSuccess(user.id, origin(req));
-      res.json({ user, keys: await accounts.vaultKeys(user.id), csrfToken });
+      await completeLogin(req, res, await accounts.checkTotp(pending.userId, code, origin(req)));
     } catch (err) {
-      if (!(err instanceof LoginFailed)) throw err;
-      pending.failures += 1;
-      if (pending.failures >= MAX_TOTP_FAILURES) {
-        delete req.session.pending;
-        await audit.record('login_expired', pending.userId, origin(req));
-        throw new LoginFailed('Too many wrong codes. Please start again with your password.', 'login_expired');
-      }
-      throw err;
+      throw await codeFailed(req, pending, err);
+    }
+  });
+
+  /** After an admin's reset-mfa: the first code from the new authenticator stores it and logs in. */
+  router.post('/api/auth/totp-enroll', noStore, async (req, res) => {
+    const { code } = parse(totpSchema, req.body);
+    const pending = pendingLogin(req);
+    const wrapped = req.session.totpEnroll;
+    if (!wrapped) throw new LoginFailed('Your login has expired. Please start again with your password.', 'login_expired');
+    try {
+      await completeLogin(req, res, await accounts.enrollTotp(pending.userId, wrapped, code, origin(req)));
+    } catch (err) {
+      throw await codeFailed(req, pending, err);
     }
   });
 

@@ -4,7 +4,7 @@ import type { Db } from '../db/connection.js';
 import { users, type UserRow } from '../db/users.js';
 import { sessions } from '../db/sessions.js';
 import { LoginFailed, Validation } from '../errors.js';
-import { checkTotp } from '../auth/totp.js';
+import { checkTotp, newTotpSecret, totpQrSvg, totpUri } from '../auth/totp.js';
 import type { ServerCrypto } from '../auth/serverCrypto.js';
 import { checkKdfParams, KDF_ALG, type KdfParams } from '../../client/crypto/index.js';
 import type { AuditService, Origin } from './audit.js';
@@ -109,6 +109,41 @@ export class AccountService {
     await this.countFailure(row.username, row.id, origin);
     await this.audit.record(replay || lostRace ? 'totp_replay' : 'totp_failed', row.id, origin);
     throw new LoginFailed();
+  }
+
+  /**
+   * After `heirloom-admin user reset-mfa` the account has no authenticator secret. The password step then
+   * hands out a new one, kept (wrapped with the server's TOTP key) in the half-done login's session until a
+   * code proves the person's app has it. Null when the account has a secret (the usual code step).
+   */
+  async startTotpEnrolment(userId: string): Promise<{ wrapped: string; totp: { secret: string; uri: string; qrSvg: string } } | null> {
+    const row = await users.byId(this.db, userId);
+    if (!row || row.disabled_at || row.totp_secret) return null;
+    const secret = newTotpSecret();
+    const uri = totpUri(secret, row.username, `Heirloom (${new URL(this.config.baseUrl).host})`);
+    return { wrapped: this.crypto.wrapTotp(row.id, secret), totp: { secret, uri, qrSvg: await totpQrSvg(uri) } };
+  }
+
+  /**
+   * Stores the new secret only if the code is right (and the account still has none); then the login goes on
+   * exactly like the code step. No key is touched: the password, the account key and its wraps stay as they are.
+   */
+  async enrollTotp(userId: string, wrappedSecret: string, code: string, origin: Origin): Promise<UserRow> {
+    const row = await users.byId(this.db, userId);
+    if (!row || row.disabled_at) throw new LoginFailed();
+    if (row.totp_secret) {
+      throw new LoginFailed('Two-step login is already set up again. Please start again with your password.', 'login_expired');
+    }
+    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    const secret = this.crypto.unwrapTotp(row.id, wrappedSecret);
+    const step = await checkTotp(secret, code.trim(), Number(row.totp_last_step));
+    if (step !== null && (await users.enrollTotp(this.db, row.id, wrappedSecret, step))) {
+      await this.audit.record('totp_enrolled', row.id, origin);
+      return { ...row, totp_secret: wrappedSecret, totp_last_step: step };
+    }
+    await this.countFailure(row.username, row.id, origin);
+    await this.audit.record('totp_failed', row.id, origin);
+    throw new LoginFailed('That code is not right. Check that the time on your phone is right and type the newest code.', 'bad_totp');
   }
 
   async recordLoginSuccess(userId: string, origin: Origin): Promise<void> {
