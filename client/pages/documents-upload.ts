@@ -6,9 +6,6 @@
  */
 import { Upload, type DetailedError } from 'tus-js-client';
 import {
-  CHUNK_OVERHEAD,
-  DEFAULT_CHUNK_SIZE,
-  blobSize,
   memzero,
   newDocKey,
   ready,
@@ -22,7 +19,7 @@ import { $, show } from './dom.js';
 import { formatBytes, formatSpeed, formatTimeLeft, kindOf, typeIcon } from './documents-format.js';
 import type { DocumentView } from './documents-model.js';
 import { attachDrop } from './documents-drop.js';
-import { encryptingStream, type EncryptingStream } from './documents-workers.js';
+import { EncryptedSource } from './documents-workers.js';
 import { onUnauthenticated } from './session.js';
 
 const PARALLEL = 2;
@@ -47,7 +44,7 @@ interface Item {
   row: HTMLElement;
   state: State;
   upload?: Upload;
-  encryption?: EncryptingStream;
+  encryption?: EncryptedSource;
   samples: { t: number; bytes: number }[];
 }
 
@@ -129,7 +126,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
   };
 
   const fail = (item: Item, message: string, andNext = true) => {
-    item.encryption?.stop();
+    item.encryption?.close();
     // An upload the server already knows about gives its reserved space back (tus DELETE).
     if (item.upload?.url) void item.upload.abort(true).catch(() => undefined);
     setState(item, 'failed', message);
@@ -162,18 +159,21 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     try {
       sealedMeta = toB64(sealDocMeta(docKey, docId, meta));
       keyWrap = toB64(wrapDocKeyForOwner(accountKey, docKey, docId, hooks.userId));
-      item.encryption = encryptingStream(file, docKey, docId);
+      item.encryption = new EncryptedSource(file, docKey, docId);
     } catch (err) {
       fail(item, errorMessage(err));
       return;
     } finally {
       memzero(docKey);
     }
-    const total = blobSize(file.size);
-    const upload = new Upload(item.encryption.stream.getReader(), {
+    const source = item.encryption;
+    const total = source.size;
+    const upload = new Upload(file, {
       endpoint: new URL('/api/uploads', location.origin).href,
       uploadSize: total,
-      chunkSize: DEFAULT_CHUNK_SIZE + CHUNK_OVERHEAD,
+      // One encrypted chunk per PATCH: the source answers each request with exactly one piece.
+      chunkSize: EncryptedSource.MAX_PIECE,
+      fileReader: { openFile: () => Promise.resolve(source) },
       metadata: { docId, meta: sealedMeta, keyWrap },
       headers: { 'X-CSRF-Token': csrfToken() },
       retryDelays: RETRY_DELAYS,
@@ -205,7 +205,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         fail(item, message);
       },
       onSuccess: ({ lastResponse }) => {
-        item.encryption?.stop();
+        item.encryption?.close();
         const id = lastResponse.getHeader('Heirloom-Document-Id') || docId;
         api<{ document: DocumentView }>('GET', `/api/documents/${encodeURIComponent(id)}`)
           .then(({ document }) => {
@@ -235,7 +235,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
   const cancel = async (item: Item) => {
     const wasRunning = item.state === 'uploading' || item.state === 'paused';
     setState(item, 'cancelled', 'Cancelled. Nothing was kept.');
-    item.encryption?.stop();
+    item.encryption?.close();
     if (!wasRunning) return pump();
     const upload = item.upload;
     const known = Boolean(upload?.url);

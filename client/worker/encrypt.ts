@@ -2,11 +2,12 @@
  * Encrypts one file for upload, off the main thread (flows.md "Documents"). The page sends the File and the
  * document key once, then asks for one piece at a time: each `pull` reads the next plaintext slice
  * (file.slice().arrayBuffer(), never the whole file), encrypts it with the crypto core's BlobEncryptor and
- * sends the ciphertext back as a Blob. The page asks only when the upload needs more, so memory stays at a few
+ * transfers the ciphertext back. The page asks only when the upload needs more, so memory stays at a few
  * chunks whatever the file's size.
  */
 import { ready } from '../crypto/sodium.js';
 import { BlobEncryptor } from '../crypto/document.js';
+import { concatBytes } from '../crypto/encoding.js';
 import { memzero } from '../crypto/primitives.js';
 import { CryptoError } from '../crypto/errors.js';
 import type { EncryptReply, EncryptRequest } from './blob-messages.js';
@@ -45,10 +46,14 @@ async function pull(): Promise<void> {
   }
   if (plain.length !== length) throw new Error('This file changed while it was being uploaded. Please add it again.');
   offset += length;
-  const bytes = encryptor.pushChunk(plain) as Uint8Array<ArrayBuffer>; // libsodium's output owns its buffer
-  const parts: Uint8Array<ArrayBuffer>[] = header ? [header as Uint8Array<ArrayBuffer>, bytes] : [bytes];
-  header = undefined;
-  reply({ type: 'chunk', blob: new Blob(parts), last: encryptor.done });
+  let bytes = encryptor.pushChunk(plain);
+  if (header) {
+    bytes = concatBytes(header, bytes);
+    header = undefined;
+  }
+  // Transfer only a buffer that holds exactly these bytes (a view into a larger one would send it all).
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
+  scope.postMessage({ type: 'chunk', bytes, last: encryptor.done } satisfies EncryptReply, [bytes.buffer as ArrayBuffer]);
 }
 
 scope.onmessage = (event: MessageEvent<EncryptRequest>) => {
