@@ -10,7 +10,7 @@
 FROM node:20-bookworm-slim AS build
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ tini \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -42,10 +42,9 @@ RUN npm run build \
 # ---- runtime: no compilers, no dev dependencies, not root -------------------------------------------
 FROM node:20-bookworm-slim
 
-# tini passes docker stop's SIGTERM on to the server and reaps zombies.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/*
+# tini (Debian's, the static build: no apt run needed in this stage) passes docker stop's SIGTERM on to the
+# server and reaps zombies.
+COPY --from=build /usr/bin/tini-static /usr/bin/tini
 
 ENV NODE_ENV=production \
     HEIRLOOM_DATA_DIR=/data
