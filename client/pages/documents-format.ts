@@ -100,7 +100,7 @@ export function typeLabel(type: string, name: string): string {
     case 'archive':
       return ext ? `${ext} archive` : 'Archive';
     default:
-      return ext || 'File';
+      return ext ? `${ext} file` : 'File';
   }
 }
 

@@ -15,6 +15,8 @@ import { onUnauthenticated } from './session.js';
 /** Previews start by themselves up to this size; larger documents wait for "Show preview". */
 const AUTO_PREVIEW_BYTES = 50 * 1024 * 1024;
 const TEXT_PREVIEW_BYTES = 1024 * 1024;
+/** What every browser shows in an <img> (HEIC and TIFF are left to download). */
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp', 'image/svg+xml']);
 
 export interface PanelHooks {
   userId: string;
@@ -30,7 +32,7 @@ function previewKind(r: DocRecord): PreviewKind {
   if (!r.meta) return 'none';
   const kind = kindOf(r.type, r.name);
   if (kind === 'pdf') return 'pdf';
-  if (kind === 'image' && r.type.startsWith('image/')) return 'image';
+  if (kind === 'image' && IMAGE_TYPES.has(r.type.toLowerCase())) return 'image';
   if (kind === 'text' || r.type.startsWith('text/')) return 'text';
   return 'none';
 }

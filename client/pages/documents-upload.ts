@@ -84,6 +84,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
   const template = $<HTMLTemplateElement>('[data-upload-template]', root);
   const clear = $<HTMLButtonElement>('[data-uploads-clear]', root);
   const items: Item[] = [];
+  let leaving = false;
 
   const setState = (item: Item, state: State, status: string) => {
     item.state = state;
@@ -201,7 +202,10 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
           return;
         }
         const { status, message } = tusMessage(err);
-        if (status === 401) onUnauthenticated();
+        if (status === 401) {
+          leaving = true; // the session is over: go to the login page without asking about the others
+          onUnauthenticated();
+        }
         fail(item, message);
       },
       onSuccess: ({ lastResponse }) => {
@@ -229,6 +233,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
   window.addEventListener('online', () => items.forEach(resume));
   // Leaving the page ends every upload in it: ask first.
   window.addEventListener('beforeunload', (e) => {
+    if (leaving) return;
     if (items.some((i) => i.state === 'uploading' || i.state === 'paused' || i.state === 'queued')) e.preventDefault();
   });
 

@@ -39,7 +39,7 @@ export function init(): void {
   const accountKey = async () => (await whenUnlocked()).accountKey;
 
   let shown: Shown;
-  let onLock = () => undefined as void;
+  let onLock: () => void = () => undefined;
   if (trashView) {
     shown = new TrashList(root, { alert, usageChanged: () => void refreshUsage() });
     refuseDrops();
