@@ -3,12 +3,12 @@
  * tags (documents-edit.ts), Move to trash. Content is decrypted in a worker and shown or saved only once
  * the whole document has been checked (flows.md "Documents": nothing partial is ever saved).
  */
-import { memzero } from '../crypto/index.js';
+import { isCryptoError, memzero } from '../crypto/index.js';
 import { $, setMessage, show } from './dom.js';
 import { attachEditForm, type EditForm } from './documents-edit.js';
 import { formatBytes, formatDateTime, kindOf, typeIcon } from './documents-format.js';
 import { docKeyOf, type DocRecord } from './documents-model.js';
-import { DocumentError, decryptDocument, type Decryption } from './documents-workers.js';
+import { DAMAGED_MESSAGE, DocumentError, decryptDocument, type Decryption } from './documents-workers.js';
 import { errorMessage } from './api.js';
 import { onUnauthenticated } from './session.js';
 
@@ -172,8 +172,10 @@ export class DocumentPanel {
         return blob;
       },
       (err: unknown) => {
-        if (this.#record === current) this.#fail(err);
-        this.#plain = null;
+        if (this.#record === current) {
+          this.#fail(err);
+          this.#plain = null;
+        }
         throw err;
       },
     );
@@ -184,10 +186,11 @@ export class DocumentPanel {
     show(this.#progress, false);
     if (err instanceof DocumentError && err.kind === 'cancelled') return;
     if (err instanceof DocumentError && err.status === 401) onUnauthenticated();
-    const damaged = err instanceof DocumentError && err.kind === 'crypto';
+    // A key wrap that does not open is damage too, found before the download even started.
+    const damaged = (err instanceof DocumentError && err.kind === 'crypto') || isCryptoError(err);
     this.#setState(damaged ? 'damaged' : 'error');
     this.#preview.replaceChildren();
-    setMessage(this.#error, errorMessage(err));
+    setMessage(this.#error, damaged ? DAMAGED_MESSAGE : errorMessage(err));
   }
 
   async #startPreview(): Promise<void> {
