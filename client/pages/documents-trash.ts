@@ -148,7 +148,7 @@ export class TrashList {
     const n = this.#records.length;
     const sure = await confirmAction({
       title: 'Empty the trash?',
-      text: `${plural(n, 'document', 'documents')} will be deleted for good. Nobody, not even your family’s admin, can bring them back.`,
+      text: `${plural(n, 'document', 'documents')} will be deleted for good. Nobody, not even your family’s admin, can bring ${n === 1 ? 'it' : 'them'} back.`,
       ok: 'Empty trash',
     });
     if (!sure) return;
