@@ -22,6 +22,21 @@ function userIdOf(req: unknown): string {
   return user.id;
 }
 
+/**
+ * tus ends responses with res.end(callback), which Node allows but express-session's wrapper of res.end
+ * (it saves the session first) does not: it would treat the callback as body data. Run the callback on
+ * 'finish' and end without it.
+ */
+function endAcceptsCallback(res: Response): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => Response;
+  res.end = ((...args: unknown[]) => {
+    const i = args.findIndex((a) => typeof a === 'function');
+    if (i < 0) return end(...args);
+    res.once('finish', args[i] as () => void);
+    return end(...args.slice(0, i));
+  }) as Response['end'];
+}
+
 /** tus wants {status_code, body}; ours are typed errors with a sentence for the person. */
 function tusError(err: unknown): { status_code: number; body: string } {
   if (err instanceof AppError) return { status_code: err.status, body: JSON.stringify({ error: err.code, message: err.message }) };
@@ -50,6 +65,8 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
     datastore: new FileStore({ directory: blobs.uploadsDir, expirationPeriodInMilliseconds: STALE_UPLOAD_MS }),
     relativeLocation: true,
     respectForwardedHeaders: false,
+    // same-origin only: no CORS headers (tus would answer any origin with *)
+    allowedOrigins: () => false,
     disableTerminationForFinishedUploads: true,
     namingFunction: (req, metadata) =>
       guard(async () => {
@@ -88,6 +105,7 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
   const handle = (req: Request, res: Response, next: NextFunction) => {
     if (!req.user) return next(new Unauthenticated('Your session has ended. Please log in again.'));
     res.set('Cache-Control', 'no-store');
+    endAcceptsCallback(res);
     tus.handle(req, res).catch(next);
   };
   router.all('/api/uploads', handle);
