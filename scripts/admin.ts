@@ -37,9 +37,12 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>, config
   }
 }
 
+/** Paths as the admin typed them: `npm run admin` runs in the project folder, INIT_CWD is where they were. */
+const userPath = (p: string) => path.resolve(process.env.npm_lifecycle_event && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd(), p);
+
 /** The settings, with the data folder given on the command line in place of HEIRLOOM_DATA_DIR. */
 function configFor(dataDir?: string): Config {
-  return loadConfig(dataDir ? { ...process.env, HEIRLOOM_DATA_DIR: dataDir } : process.env);
+  return loadConfig(dataDir ? { ...process.env, HEIRLOOM_DATA_DIR: userPath(dataDir) } : process.env);
 }
 
 const print = (text: string) => void process.stdout.write(text);
@@ -193,7 +196,7 @@ program
       const service = new BackupService(db, new BlobStore(config.dataDir), { serverKeyFile: config.serverKeyFile, appVersion: APP_VERSION });
       const progress = process.stderr.isTTY && !opts.json;
       const result = await service.create({
-        outDir: opts.out,
+        outDir: userPath(opts.out),
         includeServerKey: opts.includeServerKey,
         onProgress: (p) => {
           if (progress && p.step === 'blob' && (p.done % 50 === 0 || p.done === p.total)) process.stderr.write(`\r  copied ${p.done} of ${p.total} blobs`);
@@ -202,9 +205,9 @@ program
       });
       return { result, serverKeyFile: config.serverKeyFile };
     });
-    if (opts.includeServerKey) process.stderr.write(show.SERVER_KEY_WARNING);
-    if (opts.json) return printJson({ dir: r.result.dir, bytes: r.result.bytes, manifest: r.result.manifest });
-    print(show.backup(r.result, r.serverKeyFile));
+    if (opts.json) printJson({ dir: r.result.dir, bytes: r.result.bytes, manifest: r.result.manifest });
+    else print(show.backup(r.result, r.serverKeyFile));
+    if (opts.includeServerKey) process.stderr.write(`\n${show.SERVER_KEY_WARNING}`);
   });
 
 program
@@ -215,7 +218,7 @@ program
   .addOption(json())
   .action(async (from: string, opts: { data?: string; json?: boolean }) => {
     const config = configFor(opts.data);
-    const r = await restoreBackup({ from, dataDir: config.dataDir, serverKeyFile: config.serverKeyFile });
+    const r = await restoreBackup({ from: userPath(from), dataDir: config.dataDir, serverKeyFile: config.serverKeyFile });
     if (opts.json) return printJson({ dataDir: r.dataDir, documents: r.documents, bytes: r.bytes, serverKey: r.serverKey, serverKeyFile: r.serverKeyFile, createdAt: r.manifest.createdAt });
     print(show.restore(r));
   });
@@ -233,7 +236,8 @@ program
     if (!(await pathInfo(dbFile)).isFile) throw new NotFound(`There is no Heirloom database in ${config.dataDir}.`);
     const ownManifest = (await pathInfo(path.join(config.dataDir, MANIFEST_FILE))).isFile;
     if (ownManifest && opts.repair) throw new Error(`${config.dataDir} is a backup folder; a backup is never repaired in place.`);
-    const manifestDir = opts.manifest ? (opts.manifest.endsWith('.json') ? path.dirname(opts.manifest) : opts.manifest) : ownManifest ? config.dataDir : undefined;
+    const manifestArg = opts.manifest ? userPath(opts.manifest) : undefined;
+    const manifestDir = manifestArg ? (manifestArg.endsWith('.json') ? path.dirname(manifestArg) : manifestArg) : ownManifest ? config.dataDir : undefined;
     const manifest = manifestDir ? await readManifest(manifestDir) : undefined;
     // read-only unless repairing: verifying a backup must not change a byte of it
     const db = opts.repair ? openDb(dbFile) : openDbReadOnly(dbFile);

@@ -45,6 +45,8 @@ export interface RescueOptions {
   outDir: string;
   /** called after each document, for progress lines */
   onDocument?: (d: RescuedDocument) => void;
+  /** called just before the (slow, on purpose) password derivation starts */
+  onDeriving?: () => void;
 }
 
 export interface RescuedDocument {
@@ -172,7 +174,7 @@ function accountKeyFromWords(user: UserRow, words: string): Uint8Array {
   memzero(recoveryKey);
   memzero(recoveryAuthKeyPair.privateKey);
   const notTheirs = new RescueError(
-    `These recovery words do not belong to ${user.username}'s account (another person's kit, or words from before a new kit was made?).`,
+    `These recovery words do not belong to ${user.username}'s account (are they another family member's?).`,
   );
   try {
     if (!constantTimeEqual(recoveryAuthKeyPair.publicKey, fromB64(user.recovery_auth_pk))) throw notTheirs;
@@ -186,7 +188,7 @@ function accountKeyFromWords(user: UserRow, words: string): Uint8Array {
 }
 
 /** The account key from the password and the server key: docs/format.md §8. */
-function accountKeyFromPassword(user: UserRow, password: string, serverKeyFile: string): Uint8Array {
+function accountKeyFromPassword(user: UserRow, password: string, serverKeyFile: string, onDeriving?: () => void): Uint8Array {
   let serverKey: Uint8Array;
   try {
     serverKey = readServerKey(serverKeyFile);
@@ -210,6 +212,7 @@ function accountKeyFromPassword(user: UserRow, password: string, serverKeyFile: 
   } catch (err) {
     throw new RescueError(`The password settings stored for ${user.username} are not usable: ${(err as Error).message}`);
   }
+  onDeriving?.();
   const { authKey, passwordKek } = derivePasswordKeys(password, kdf);
   memzero(authKey);
   try {
@@ -273,7 +276,7 @@ export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
   const accountKey =
     opts.words !== undefined
       ? accountKeyFromWords(user, opts.words)
-      : accountKeyFromPassword(user, opts.password as string, path.resolve(opts.serverKeyFile ?? path.join(dataDir, 'secrets', 'server.key')));
+      : accountKeyFromPassword(user, opts.password as string, path.resolve(opts.serverKeyFile ?? path.join(dataDir, 'secrets', 'server.key')), opts.onDeriving);
   let keys;
   try {
     // checks the self-signature, and that the private keys belong to the signed public keys
@@ -326,7 +329,7 @@ export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
         summary.rescued.push(result);
       } catch (err) {
         await fs.rm(tmp, { force: true });
-        result.damaged = isCryptoError(err) ? `it is damaged or was tampered with (${err.message})` : (err as Error).message;
+        result.damaged = isCryptoError(err) ? `the encrypted file does not decrypt: ${err.message}` : (err as Error).message;
         summary.damaged.push(result);
       }
       opts.onDocument?.(result);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command } from 'commander';
 import { rescue, RescueError, type RescuedDocument } from './rescue-lib.js';
 
@@ -6,6 +7,9 @@ import { rescue, RescueError, type RescuedDocument } from './rescue-lib.js';
  * Exit codes: 0 everything decrypted; 1 nothing written (wrong words or password, no such account, …);
  * 2 some documents were damaged and skipped, the rest are in the output folder.
  */
+
+/** Paths as the person typed them: `npm run rescue` runs in the project folder, INIT_CWD is where they were. */
+const userPath = (p: string) => path.resolve(process.env.npm_lifecycle_event && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd(), p);
 
 /** Reads a line from the terminal without showing it. */
 async function askHidden(question: string): Promise<string> {
@@ -74,15 +78,15 @@ const program = new Command('heirloom-rescue')
       if (opts.json) return;
       process.stdout.write(d.damaged ? `  DAMAGED  ${d.name ?? d.id}: ${d.damaged}\n` : `  ok       ${d.file}\n`);
     };
-    if (!opts.json) process.stderr.write(password !== undefined ? 'Deriving the key from the password (a few seconds)…\n' : '');
     const summary = await rescue({
-      dataDir: opts.data,
+      dataDir: userPath(opts.data),
       username: opts.username,
       words,
       password,
-      serverKeyFile: opts.serverKey,
-      outDir: opts.out,
+      serverKeyFile: opts.serverKey === undefined ? undefined : userPath(opts.serverKey),
+      outDir: userPath(opts.out),
       onDocument: line,
+      onDeriving: () => void (opts.json || process.stderr.write('Deriving the key from the password (a few seconds)…\n')),
     });
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -95,7 +99,7 @@ const program = new Command('heirloom-rescue')
       if (summary.damaged.length > 0) {
         process.stdout.write(`${summary.damaged.length} document${summary.damaged.length === 1 ? ' was' : 's were'} damaged and skipped:\n`);
         for (const d of summary.damaged) process.stdout.write(`  ${d.name ?? '(name unreadable)'} [${d.id}]: ${d.damaged}\n`);
-        process.stdout.write('A backup may hold an undamaged copy: run heirloom-rescue on the backup folder too.\n');
+        process.stdout.write('Another (older) backup may hold an undamaged copy: run heirloom-rescue on it, into another folder.\n');
       }
     }
     if (summary.damaged.length > 0) process.exitCode = 2;

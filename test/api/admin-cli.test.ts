@@ -120,7 +120,7 @@ describe('heirloom-admin through the real command', function () {
     expect(human.stdout).to.match(/The server key is not in this backup, on purpose/);
     const keyed = await admin(['backup', '--out', out, '--include-server-key']);
     expect(keyed.code).to.equal(0);
-    expect(keyed.stderr).to.match(/^Warning: this backup contains the server key\. .*guess passwords offline/s);
+    expect(keyed.stderr).to.match(/^\nWarning: this backup contains the server key\. .*guess passwords offline/s);
 
     const v = await admin(['verify', '--data', backup.dir, '--json']);
     expect(v.code, v.stdout + v.stderr).to.equal(0);
