@@ -26,6 +26,15 @@ async function main(): Promise<void> {
       process.stderr.write(`Heirloom cannot start: ${err.message}\n`);
       process.exit(2);
     }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      const where = (err as NodeJS.ErrnoException).path ?? config.dataDir;
+      process.stderr.write(
+        `Heirloom cannot start: it is not allowed to write to ${where}.\n` +
+          `Give the data folder to the user Heirloom runs as (in Docker: chown -R 1000:1000 on the host folder mounted at /data).\n`,
+      );
+      process.exit(2);
+    }
     throw err;
   }
   if (data.serverKeyCreated) {

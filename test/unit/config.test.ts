@@ -39,6 +39,14 @@ describe('configuration', () => {
     expect(c.trustProxy).to.equal(1);
   });
 
+  it('has every setting, and only real ones, in .env.example', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const mentioned = new Set([...example.matchAll(/^#?\s*(HEIRLOOM_[A-Z_]+?)(?:_FILE)?=/gm)].map((m) => m[1]));
+    const known = new Set(Object.values(CONFIG_KEYS).map((k) => k.env));
+    expect([...known].filter((k) => !mentioned.has(k)), 'missing from .env.example').to.deep.equal([]);
+    expect([...mentioned].filter((k) => !known.has(k as string)), 'unknown in .env.example').to.deep.equal([]);
+  });
+
   it('is documented in docs/configuration.md, every key, exactly as the schema says', () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     expect(doc).to.contain(configTable());
