@@ -5,6 +5,7 @@
  * documents outlive the software. docs/format.md describes the same steps for anyone writing their own.
  */
 import { createReadStream, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   BlobDecryptor,
@@ -133,7 +134,12 @@ export function uniqueName(name: string, taken: Set<string>): string {
 
 const normaliseUsername = (raw: string) => raw.normalize('NFKC').trim().toLowerCase();
 
-async function openDatabase(dataDir: string): Promise<Db> {
+/**
+ * Opens the database read-only. A data folder's database is in WAL mode, which SQLite cannot open on
+ * read-only media (a disk from a dead server mounted read-only): then a private copy is read instead.
+ * Backups are in rollback-journal mode and open anywhere.
+ */
+async function openDatabase(dataDir: string): Promise<{ db: Db; done: () => Promise<void> }> {
   const file = path.join(dataDir, 'heirloom.sqlite');
   const unreadable = new RescueError(`There is no readable heirloom.sqlite in ${dataDir}. Give a Heirloom data folder or a backup folder with --data.`);
   try {
@@ -141,14 +147,39 @@ async function openDatabase(dataDir: string): Promise<Db> {
   } catch {
     throw unreadable;
   }
-  const db = openDbReadOnly(file);
+  const tryOpen = async (f: string): Promise<Db | null> => {
+    const db = openDbReadOnly(f);
+    try {
+      await db.raw('SELECT count(*) FROM users');
+      return db;
+    } catch {
+      await db.destroy();
+      return null;
+    }
+  };
+  const direct = await tryOpen(file);
+  if (direct) return { db: direct, done: () => direct.destroy() };
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'heirloom-rescue-'));
+  const remove = () => fs.rm(tmp, { recursive: true, force: true });
   try {
-    await db.raw('SELECT count(*) FROM users');
+    await fs.copyFile(file, path.join(tmp, 'heirloom.sqlite'));
+    await fs.copyFile(`${file}-wal`, path.join(tmp, 'heirloom.sqlite-wal')).catch(() => undefined);
   } catch {
-    await db.destroy();
+    await remove();
     throw unreadable;
   }
-  return db;
+  const copy = await tryOpen(path.join(tmp, 'heirloom.sqlite'));
+  if (!copy) {
+    await remove();
+    throw unreadable;
+  }
+  return {
+    db: copy,
+    done: async () => {
+      await copy.destroy();
+      await remove();
+    },
+  };
 }
 
 async function checkOutDir(outDir: string): Promise<void> {
@@ -261,7 +292,7 @@ export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
   const outDir = path.resolve(opts.outDir);
   await checkOutDir(outDir);
 
-  const db = await openDatabase(dataDir);
+  const { db, done } = await openDatabase(dataDir);
   let user: UserRow | undefined;
   let docs: DocumentRow[];
   try {
@@ -269,7 +300,7 @@ export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
     if (!user) throw new RescueError(`There is no account named “${opts.username}” in ${dataDir}.`);
     docs = (await db('documents').where({ owner_id: user.id }).select('id', 'meta', 'key_wrap', 'deleted_at').orderBy(['created_at', 'id'])) as DocumentRow[];
   } finally {
-    await db.destroy();
+    await done();
   }
   if (!isUuid(user.id)) throw new RescueError(`The account row of ${user.username} is damaged (its ID is not a UUID).`);
 
