@@ -10,6 +10,19 @@ import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService } fro
 const BLOB_MAGIC = Buffer.from([0x48, 0x4c, 0x42, 0x01]);
 /** header (magic, version, chunk size, secretstream header) + one empty final chunk */
 const SMALLEST_BLOB = 32 + 17;
+/**
+ * Whether `length` bytes can be a blob with this chunk size: a 32-byte header, then full chunks of
+ * chunkSize + 17 bytes and a last one of 18 to chunkSize + 17 bytes (or one empty final chunk of 17).
+ * The server cannot decrypt; this catches a client that sent something else, or too little.
+ */
+export function plausibleBlobLength(length: number, chunkSize: number): boolean {
+  if (chunkSize < 1 || chunkSize > 64 * 1024 * 1024) return false;
+  const body = length - 32;
+  if (body === 17) return true;
+  const last = body % (chunkSize + 17);
+  return body >= 18 && (last === 0 || last >= 18);
+}
+
 /** Uploads untouched for this long are abandoned: their reservation and bytes are dropped. */
 export const STALE_UPLOAD_MS = 24 * 3600_000;
 
@@ -88,7 +101,7 @@ export class UploadService {
     if (!row) throw new NotFound('There is no such upload.', 'upload_not_found');
     const from = this.blobs.uploadPathOf(id);
     const { size, head } = await this.inspect(from);
-    if (size !== Number(row.length) || !head.subarray(0, 4).equals(BLOB_MAGIC)) {
+    if (size !== Number(row.length) || !head.subarray(0, 4).equals(BLOB_MAGIC) || !plausibleBlobLength(size, head.readUInt32BE(4))) {
       await this.abandon(id);
       throw new Validation('The uploaded file is not an encrypted Heirloom document. Nothing was saved.', 'bad_blob');
     }
