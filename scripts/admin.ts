@@ -149,7 +149,7 @@ user
       return s.admin.deleteUser(username);
     });
     if (opts.json) return printJson(r);
-    print(`Deleted ${r.username}. Their ${show.plural(r.documents, 'document')} (${show.size(r.bytes)}) are gone for good.\n`);
+    print(`Deleted ${r.username}. Their ${show.plural(r.documents, 'document')} (${show.size(r.bytes)}) ${r.documents === 1 ? 'is' : 'are'} gone for good.\n`);
   });
 
 user
