@@ -5,21 +5,10 @@
 import { fromB64, memzero, openDocMeta, sealDocMeta, toB64, unwrapDocKeyForOwner, type DocMeta } from '../crypto/index.js';
 import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
-export interface DocumentView {
-  id: string;
-  size: number;
-  meta: string;
-  keyWrap: string;
-  createdAt: number;
-  updatedAt: number;
-  deletedAt: number | null;
-}
-
-export interface Usage {
-  used: number;
-  quota: number;
-  documents: number;
-}
+// the wire shapes of docs/api.md "Documents", defined once by the server (a type-only import: no server code
+// reaches the bundle)
+export type { DocumentView, Usage } from '../../server/services/documents.js';
+import type { DocumentView } from '../../server/services/documents.js';
 
 export const DAMAGED_NAME = "This document's details are damaged";
 

@@ -6,20 +6,12 @@ import { sessions } from '../db/sessions.js';
 import { LoginFailed, Validation } from '../errors.js';
 import { checkTotp, newTotpSecret, totpQrSvg, totpUri } from '../auth/totp.js';
 import type { ServerCrypto } from '../auth/serverCrypto.js';
-import { checkKdfParams, KDF_ALG, type KdfParams } from '../../client/crypto/index.js';
+// StoredKeys: what a client needs, after both login steps or an unlock, to open the vault
+import { checkKdfParams, KDF_ALG, type KdfParams, type StoredKeys } from '../../client/crypto/index.js';
 import type { AuditService, Origin } from './audit.js';
 import type { RateLimits } from './rateLimits.js';
 import { keyBytes, normaliseUsername, publicUser, type PublicUser } from './registration.js';
 
-/** What a client needs, after both login steps or an unlock, to open the vault. */
-export interface VaultKeys {
-  passwordWrappedAccountKey: string;
-  encPrivateKeys: string;
-  boxPk: string;
-  signPk: string;
-  recoveryAuthPk: string;
-  selfSignature: string;
-}
 
 export const kdfSchema = z.object({
   alg: z.literal(KDF_ALG),
@@ -155,7 +147,7 @@ export class AccountService {
     return row && !row.disabled_at ? publicUser(row) : null;
   }
 
-  async vaultKeys(userId: string): Promise<VaultKeys> {
+  async vaultKeys(userId: string): Promise<StoredKeys> {
     const row = await users.byId(this.db, userId);
     if (!row) throw new LoginFailed();
     return {
@@ -175,7 +167,7 @@ export class AccountService {
   }
 
   /** Unlocking a locked tab: proves the password again before the wrapped key is handed out. */
-  async unlock(userId: string, authKeyB64: string, origin: Origin): Promise<VaultKeys> {
+  async unlock(userId: string, authKeyB64: string, origin: Origin): Promise<StoredKeys> {
     const row = await users.byId(this.db, userId);
     if (!row) throw new LoginFailed();
     await this.limits.checkLogin(`name:${row.username}`, origin.ip);
