@@ -1,10 +1,12 @@
 /**
  * npm run bench: prints figures side by side from one run on this machine. Never part of the tests.
- * Today: Argon2id (the password KDF) in Node and in Chromium through the page's real worker.
+ * Argon2id (the password KDF) in Node and in Chromium through the page's real worker, then the document
+ * vault (scripts/bench/documents.ts). `npm run bench -- argon2` or `-- documents` runs one part.
  */
 import { deriveMasterKey, ready, toB64, type KdfParams } from '../../client/crypto/index.js';
 import { launch } from '../../test/e2e/browser.js';
 import { startTestServer } from '../../test/helpers/server.js';
+import { documentBenchmarks } from './documents.js';
 
 const MiB = 1024 * 1024;
 const RUNS = 3;
@@ -28,9 +30,19 @@ async function nodeArgon(ops: number, mem: number): Promise<number[]> {
 }
 
 async function main(): Promise<void> {
+  const only = process.argv[2];
+  const browser = await launch();
+  try {
+    if (!only || only === 'argon2') await argon2(browser);
+    if (!only || only === 'documents') process.stdout.write(await documentBenchmarks(browser));
+  } finally {
+    await browser.close();
+  }
+}
+
+async function argon2(browser: Awaited<ReturnType<typeof launch>>): Promise<void> {
   const server = await startTestServer();
   const base = await server.listen();
-  const browser = await launch();
   try {
     const page = await browser.newPage();
     await page.goto(`${base}/login`);
@@ -64,9 +76,8 @@ async function main(): Promise<void> {
     const head = ['Argon2id', `Node (median of ${RUNS})`, `Chromium worker (median of ${RUNS})`, 'browser / node'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
-    process.stdout.write(`${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`);
+    process.stdout.write(`Argon2id, one derivation\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`);
   } finally {
-    await browser.close();
     await server.close();
   }
 }

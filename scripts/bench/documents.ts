@@ -1,0 +1,328 @@
+/**
+ * The document vault's figures (issue: the encrypted document vault): crypto throughput in Chromium and
+ * Node, a 1 GiB encrypt + upload and download + decrypt through the real page and workers, memory of the
+ * server process and of the page, and the list page with 10,000 documents.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { build } from 'esbuild';
+import type { Browser, Page } from 'playwright-core';
+import sodium from 'libsodium-wrappers-sumo';
+import { loadConfig } from '../../server/config.js';
+import { openDataFolder } from '../../server/bootstrap.js';
+import { createServices } from '../../server/app.js';
+import { createLogger } from '../../server/logger.js';
+import { TestClient } from '../../test/helpers/client.js';
+import {
+  blobSize,
+  exportUnlockedKeys,
+  fromB64,
+  newDocKey,
+  sealDocMeta,
+  toB64,
+  unwrapDocKeyForOwner,
+  wrapDocKeyForOwner,
+  type UnlockedKeys,
+} from '../../client/crypto/index.js';
+import { MiB, mbps, median, percentile, rssOf, startServerProcess, table } from './shared.js';
+
+const CRYPTO_MIB = 512;
+const BIG = 1024 * MiB;
+
+interface Setup {
+  url: string;
+  pid: number;
+  client: TestClient;
+  keys: UnlockedKeys;
+  userId: string;
+  page: Page;
+  dataDir: string;
+  stop: () => Promise<void>;
+}
+
+async function setUp(browser: Browser): Promise<Setup> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-'));
+  const env = { HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_DEFAULT_QUOTA_MIB: '8192' };
+  const config = loadConfig(env);
+  const data = await openDataFolder(config);
+  const services = createServices({ config, db: data.db, serverKey: data.serverKey, logger: createLogger('silent') });
+  const invite = await services.registration.createInvitation({ isAdmin: true });
+  await data.db.destroy();
+
+  const server = await startServerProcess(dataDir, env);
+  const client = new TestClient(server.url);
+  const { res, account } = await client.register(invite.token, 'bench', 'benchmark passphrase here');
+  if (res.status !== 201 || !account) throw new Error(`registration failed: ${res.status}`);
+  const cookie = String((await client.agent.get('/')).request.cookies ?? '');
+  const sid = /heirloom\.sid=([^;]+)/.exec(cookie)?.[1];
+  if (!sid) throw new Error('no session cookie');
+
+  const context = await browser.newContext({ acceptDownloads: true });
+  await context.addCookies([{ name: 'heirloom.sid', value: sid, url: server.url }]);
+  await context.addInitScript((keys: string) => {
+    sessionStorage.setItem('heirloom.keys', keys);
+    sessionStorage.setItem('heirloom.lastActive', String(Date.now()));
+  }, exportUnlockedKeys(account.keys));
+  const page = await context.newPage();
+  // the bare push loop, served from the app's own origin so the page's CSP allows it
+  const bundle = await build({
+    entryPoints: [path.join('scripts', 'bench', 'crypto-worker.ts')],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    external: ['crypto', 'fs', 'path', 'url', 'module', 'worker_threads', 'node:*'],
+  });
+  const workerJs = bundle.outputFiles[0]?.text ?? '';
+  await page.route('**/bench/crypto-worker.js', (route) => route.fulfill({ contentType: 'text/javascript', body: workerJs }));
+  await page.goto(`${server.url}/documents`);
+  await page.waitForSelector('[data-docs-table][data-ready="true"]', { state: 'attached' });
+  return {
+    url: server.url,
+    pid: server.proc.pid ?? 0,
+    client,
+    keys: account.keys,
+    userId: client.userId,
+    page,
+    dataDir,
+    stop: async () => {
+      await context.close();
+      server.proc.kill('SIGTERM');
+      await new Promise((r) => server.proc.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** MB/s of the bare loop and of the real encrypt worker, both in workers of the same page. */
+async function browserCrypto(page: Page): Promise<{ bare: number; pipeline: number }> {
+  const bareMs = await page.evaluate(
+    (totalMiB) =>
+      new Promise<number>((resolve) => {
+        const w = new Worker('/bench/crypto-worker.js', { type: 'module' });
+        w.onmessage = (e) => {
+          w.terminate();
+          resolve(e.data.ms);
+        };
+        w.postMessage({ totalMiB, chunkMiB: 4 });
+      }),
+    CRYPTO_MIB,
+  );
+  const pipelineMs = await page.evaluate(async (totalMiB) => {
+    const piece = new Uint8Array(4 * 1024 * 1024).fill(7);
+    const file = new Blob(Array.from({ length: totalMiB / 4 }, () => piece));
+    const docKey = new Uint8Array(32).fill(1);
+    const w = new Worker('/assets/encrypt-worker.js', { type: 'module' });
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      w.onmessage = (e) => {
+        if (e.data.type === 'error') return reject(new Error(e.data.message));
+        if (e.data.last) return resolve();
+        w.postMessage({ type: 'pull' });
+      };
+      w.postMessage({ type: 'start', file, docKey, docId: '00000000-0000-4000-8000-000000000000', chunkSize: 4 * 1024 * 1024 });
+      w.postMessage({ type: 'pull' });
+    });
+    const ms = performance.now() - t0;
+    w.terminate();
+    return ms;
+  }, CRYPTO_MIB);
+  const bytes = CRYPTO_MIB * MiB;
+  return { bare: bytes / 1e6 / (bareMs / 1000), pipeline: bytes / 1e6 / (pipelineMs / 1000) };
+}
+
+async function nodeCrypto(): Promise<{ wasm: number; native: number }> {
+  await sodium.ready;
+  const chunk = new Uint8Array(4 * MiB).fill(7);
+  const ad = new TextEncoder().encode('00000000-0000-4000-8000-000000000000');
+  const n = CRYPTO_MIB / 4;
+  const { state } = sodium.crypto_secretstream_xchacha20poly1305_init_push(sodium.crypto_secretstream_xchacha20poly1305_keygen());
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) sodium.crypto_secretstream_xchacha20poly1305_push(state, chunk, ad, 0);
+  const wasmMs = performance.now() - t0;
+
+  const native = createRequire(import.meta.url)('sodium-native');
+  const key = Buffer.alloc(native.crypto_secretstream_xchacha20poly1305_KEYBYTES);
+  native.crypto_secretstream_xchacha20poly1305_keygen(key);
+  const st = Buffer.alloc(native.crypto_secretstream_xchacha20poly1305_STATEBYTES);
+  const header = Buffer.alloc(native.crypto_secretstream_xchacha20poly1305_HEADERBYTES);
+  native.crypto_secretstream_xchacha20poly1305_init_push(st, header, key);
+  const out = Buffer.alloc(chunk.length + native.crypto_secretstream_xchacha20poly1305_ABYTES);
+  const pt = Buffer.from(chunk);
+  const adb = Buffer.from(ad);
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    native.crypto_secretstream_xchacha20poly1305_push(st, out, pt, adb, native.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+  }
+  const nativeMs = performance.now() - t0;
+  const bytes = CRYPTO_MIB * MiB;
+  return { wasm: bytes / 1e6 / (wasmMs / 1000), native: bytes / 1e6 / (nativeMs / 1000) };
+}
+
+function bigFile(dir: string): string {
+  const file = path.join(dir, 'one-gibibyte.bin');
+  const fd = openSync(file, 'w');
+  for (let i = 0; i < BIG / (64 * MiB); i++) writeSync(fd, randomBytes(64 * MiB));
+  closeSync(fd);
+  return file;
+}
+
+/** Upload through the page's own picker; samples the server's RSS and the page's JS heap meanwhile. */
+async function uploadThroughPage(s: Setup, file: string) {
+  const cdp = await s.page.context().newCDPSession(s.page);
+  const heap = async () => ((await cdp.send('Runtime.getHeapUsage')) as { usedSize: number }).usedSize;
+  const rss0 = rssOf(s.pid);
+  const heap0 = await heap();
+  let rssMax = rss0;
+  let heapMax = heap0;
+  const sampler = setInterval(() => {
+    rssMax = Math.max(rssMax, rssOf(s.pid));
+    heap().then((h) => (heapMax = Math.max(heapMax, h)), () => {});
+  }, 250);
+  const t0 = performance.now();
+  await s.page.setInputFiles('[data-upload-input]', file);
+  await s.page.waitForSelector('[data-upload][data-upload-state="done"]', { timeout: 15 * 60_000 });
+  const ms = performance.now() - t0;
+  clearInterval(sampler);
+  const id = (await s.page.getAttribute('[data-upload][data-upload-state="done"]', 'data-doc-id')) ?? '';
+  return { ms, id, rssGrowth: rssMax - rss0, heapGrowth: heapMax - heap0 };
+}
+
+/** Download + decrypt through the page's decrypt worker, and a plain download of the same blob. */
+async function downloadThroughPage(s: Setup, id: string) {
+  const info = await s.client.get(`/api/documents/${id}`);
+  const docKey = unwrapDocKeyForOwner(s.keys.accountKey, fromB64(info.body.document.keyWrap), id, s.userId);
+  const url = `/api/documents/${id}/blob`;
+  const decryptMs = await s.page.evaluate(
+    ({ url, key, id }) =>
+      new Promise<number>((resolve, reject) => {
+        const w = new Worker('/assets/decrypt-worker.js', { type: 'module' });
+        const t0 = performance.now();
+        w.onmessage = (e) => {
+          if (e.data.type === 'done') {
+            w.terminate();
+            resolve(performance.now() - t0);
+          } else if (e.data.type === 'error') reject(new Error(e.data.message));
+        };
+        w.postMessage({ url, docKey: new Uint8Array(key), docId: id, type: 'application/octet-stream' });
+      }),
+    { url, key: [...docKey], id },
+  );
+  const plainMs = await s.page.evaluate(async (url) => {
+    const t0 = performance.now();
+    const reader = (await fetch(url)).body?.getReader();
+    while (reader && !(await reader.read()).done);
+    return performance.now() - t0;
+  }, url);
+  return { decryptMs, plainMs };
+}
+
+/** Adds documents straight into the database (real envelopes), as if uploaded long ago. */
+async function seed(s: Setup, count: number): Promise<void> {
+  const config = loadConfig({ HEIRLOOM_DATA_DIR: s.dataDir });
+  const data = await openDataFolder(config, { migrate: false });
+  const rows = [];
+  const now = Date.now();
+  for (let i = 0; i < count; i++) {
+    const id = randomUUID();
+    const docKey = newDocKey();
+    const meta = { name: `Scan ${String(i).padStart(5, '0')} of the family archive.pdf`, type: 'application/pdf', size: 100_000 + i, modified: now - i * 60_000, tags: i % 7 === 0 ? ['taxes'] : ['archive'] };
+    rows.push({
+      id,
+      owner_id: s.userId,
+      size: blobSize(meta.size),
+      meta: toB64(sealDocMeta(docKey, id, meta)),
+      key_wrap: toB64(wrapDocKeyForOwner(s.keys.accountKey, docKey, id, s.userId)),
+      created_at: now - i * 60_000,
+      updated_at: now - i * 60_000,
+      deleted_at: null,
+    });
+  }
+  for (let i = 0; i < rows.length; i += 500) await data.db('documents').insert(rows.slice(i, i + 500));
+  await data.db.destroy();
+}
+
+async function listPage(s: Setup) {
+  const times: number[] = [];
+  const renders: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t0 = performance.now();
+    const res = await s.client.agent.get('/documents');
+    if (res.status !== 200) throw new Error(`list page: ${res.status}`);
+    times.push(performance.now() - t0);
+    renders.push(Number(/render;dur=([\d.]+)/.exec(String(res.headers['server-timing']))?.[1]));
+  }
+  const decrypt: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < 3; i++) {
+    await s.page.goto(`${s.url}/documents`);
+    await s.page.waitForSelector('[data-docs-table][data-ready="true"]', { timeout: 120_000 });
+    decrypt.push(Number(await s.page.getAttribute('[data-docs-table]', 'data-decrypt-ms')));
+    bytes = Number(await s.page.evaluate(() => document.documentElement.outerHTML.length));
+  }
+  return {
+    p50: percentile(renders, 50),
+    p95: percentile(renders, 95),
+    fullP95: percentile(times, 95),
+    decrypt: median(decrypt),
+    htmlMB: bytes / 1e6,
+  };
+}
+
+export async function documentBenchmarks(browser: Browser): Promise<string> {
+  const s = await setUp(browser);
+  const tmp = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-files-'));
+  try {
+    const browserRates = await browserCrypto(s.page);
+    const nodeRates = await nodeCrypto();
+    const file = bigFile(tmp);
+    const up = await uploadThroughPage(s, file);
+    const down = await downloadThroughPage(s, up.id);
+    const blobBytes = blobSize(BIG);
+    const upRate = blobBytes / 1e6 / (up.ms / 1000);
+    const downRate = blobBytes / 1e6 / (down.decryptMs / 1000);
+    await seed(s, 10_000 - 1);
+    const list = await listPage(s);
+
+    let out = `\nEncryption, secretstream push of ${CRYPTO_MIB} MiB in 4 MiB chunks\n`;
+    out += table(
+      ['where', 'rate', 'vs bare libsodium.js in Chromium', 'vs native libsodium'],
+      [
+        ['Chromium, bare libsodium.js loop (worker)', `${browserRates.bare.toFixed(0)} MB/s`, '1.00', (browserRates.bare / nodeRates.native).toFixed(2)],
+        ['Chromium, the real encrypt worker (read + encrypt + hand over)', `${browserRates.pipeline.toFixed(0)} MB/s`, (browserRates.pipeline / browserRates.bare).toFixed(2), (browserRates.pipeline / nodeRates.native).toFixed(2)],
+        ['Node, libsodium.js', `${nodeRates.wasm.toFixed(0)} MB/s`, (nodeRates.wasm / browserRates.bare).toFixed(2), (nodeRates.wasm / nodeRates.native).toFixed(2)],
+        ['Node, native libsodium (sodium-native)', `${nodeRates.native.toFixed(0)} MB/s`, (nodeRates.native / browserRates.bare).toFixed(2), '1.00'],
+      ],
+    );
+    out += '\n1 GiB through the real page and server (loopback, no throttling)\n';
+    out += table(
+      ['what', 'time', 'rate', 'ratio', 'goal'],
+      [
+        ['encrypt + upload (picker → document row)', `${(up.ms / 1000).toFixed(1)} s`, mbps(blobBytes, up.ms), `${(upRate / browserRates.pipeline).toFixed(2)} × encrypt-only`, '≥ 0.8'],
+        ['download + decrypt (decrypt worker)', `${(down.decryptMs / 1000).toFixed(1)} s`, mbps(blobBytes, down.decryptMs), `${(down.plainMs / down.decryptMs).toFixed(2)} × plain download`, ''],
+        ['plain download of the same blob', `${(down.plainMs / 1000).toFixed(1)} s`, mbps(blobBytes, down.plainMs), '', ''],
+        ['server RSS growth during the upload', `${(up.rssGrowth / MiB).toFixed(0)} MiB`, '', '', '≤ 64 MiB'],
+        ['page JS heap growth during the upload', `${(up.heapGrowth / MiB).toFixed(0)} MiB`, '', '', '≤ 64 MiB'],
+        ['download rate vs encrypt-only', '', '', `${(downRate / browserRates.pipeline).toFixed(2)}`, ''],
+      ],
+    );
+    out += '\nThe documents page with 10,000 documents\n';
+    out += table(
+      ['what', 'figure', 'goal'],
+      [
+        ['server render (queries + template, Server-Timing), p50 of 40', `${list.p50.toFixed(1)} ms`, ''],
+        ['server render (queries + template, Server-Timing), p95 of 40', `${list.p95.toFixed(1)} ms`, '≤ 50 ms'],
+        ['whole response received over loopback, p95 of 40', `${list.fullP95.toFixed(1)} ms`, ''],
+        ['decrypting 10,000 names in the page (median of 3)', `${list.decrypt.toFixed(0)} ms`, '≤ 500 ms'],
+        ['page size', `${list.htmlMB.toFixed(1)} MB`, ''],
+      ],
+    );
+    return out;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    await s.stop();
+  }
+}
