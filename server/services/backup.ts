@@ -94,7 +94,13 @@ export class BackupService {
   }): Promise<BackupResult> {
     const outDir = path.resolve(opts.outDir);
     const now = opts.now ?? new Date();
-    await makeDir(outDir);
+    try {
+      await makeDir(outDir);
+      await syncDir(outDir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+      throw new Validation(`Heirloom cannot make or write the folder ${outDir} (${code}). Give a folder it may write to with --out.`, 'backup_out_not_writable');
+    }
     let name = backupName(now);
     for (let n = 2; (await pathInfo(path.join(outDir, name))).exists; n++) name = `${backupName(now)}-${n}`;
     const finalDir = path.join(outDir, name);

@@ -240,6 +240,13 @@ describe('backup and restore: the edges', function () {
     docs.splice(2, 1);
   });
 
+  it('says so when it cannot write where it was told to', async () => {
+    const file = path.join(scratch.dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const err = await backupService(t).create({ outDir: path.join(file, 'backups') }).catch((e: Error) => e);
+    expect((err as Error).message).to.match(/cannot make or write the folder .*a-file\/backups .*--out/);
+  });
+
   it('refuses to restore into a folder that is not empty, and writes nothing', async () => {
     const b = await backupService(t).create({ outDir: path.join(scratch.dir, 'nonempty') });
     const data = path.join(scratch.dir, 'busy-data');
