@@ -272,6 +272,28 @@ async function listPage(s: Setup) {
   };
 }
 
+function cryptoTable(browserRates: { bare: number; pipeline: number }, nodeRates: { wasm: number; native: number }): string {
+  return `\nEncryption, secretstream push of ${CRYPTO_MIB} MiB in 4 MiB chunks\n${table(
+    ['where', 'rate', 'vs bare libsodium.js in Chromium', 'vs native libsodium'],
+    [
+      ['Chromium, bare libsodium.js loop (worker)', `${browserRates.bare.toFixed(0)} MB/s`, '1.00', (browserRates.bare / nodeRates.native).toFixed(2)],
+      ['Chromium, the real encrypt worker (read + encrypt + hand over)', `${browserRates.pipeline.toFixed(0)} MB/s`, (browserRates.pipeline / browserRates.bare).toFixed(2), (browserRates.pipeline / nodeRates.native).toFixed(2)],
+      ['Node, libsodium.js', `${nodeRates.wasm.toFixed(0)} MB/s`, (nodeRates.wasm / browserRates.bare).toFixed(2), (nodeRates.wasm / nodeRates.native).toFixed(2)],
+      ['Node, native libsodium (sodium-native)', `${nodeRates.native.toFixed(0)} MB/s`, (nodeRates.native / browserRates.bare).toFixed(2), '1.00'],
+    ],
+  )}`;
+}
+
+/** `npm run bench -- crypto`: only the encryption rates (a minute instead of several). */
+export async function cryptoBenchmarks(browser: Browser): Promise<string> {
+  const s = await setUp(browser);
+  try {
+    return cryptoTable(await browserCrypto(s.page), await nodeCrypto());
+  } finally {
+    await s.stop();
+  }
+}
+
 export async function documentBenchmarks(browser: Browser): Promise<string> {
   const s = await setUp(browser);
   const tmp = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-files-'));
@@ -287,16 +309,7 @@ export async function documentBenchmarks(browser: Browser): Promise<string> {
     await seed(s, 10_000 - 1);
     const list = await listPage(s);
 
-    let out = `\nEncryption, secretstream push of ${CRYPTO_MIB} MiB in 4 MiB chunks\n`;
-    out += table(
-      ['where', 'rate', 'vs bare libsodium.js in Chromium', 'vs native libsodium'],
-      [
-        ['Chromium, bare libsodium.js loop (worker)', `${browserRates.bare.toFixed(0)} MB/s`, '1.00', (browserRates.bare / nodeRates.native).toFixed(2)],
-        ['Chromium, the real encrypt worker (read + encrypt + hand over)', `${browserRates.pipeline.toFixed(0)} MB/s`, (browserRates.pipeline / browserRates.bare).toFixed(2), (browserRates.pipeline / nodeRates.native).toFixed(2)],
-        ['Node, libsodium.js', `${nodeRates.wasm.toFixed(0)} MB/s`, (nodeRates.wasm / browserRates.bare).toFixed(2), (nodeRates.wasm / nodeRates.native).toFixed(2)],
-        ['Node, native libsodium (sodium-native)', `${nodeRates.native.toFixed(0)} MB/s`, (nodeRates.native / browserRates.bare).toFixed(2), '1.00'],
-      ],
-    );
+    let out = cryptoTable(browserRates, nodeRates);
     out += '\n1 GiB through the real page and server (loopback, no throttling)\n';
     out += table(
       ['what', 'time', 'rate', 'ratio', 'goal'],

@@ -1,12 +1,12 @@
 /**
  * npm run bench: prints figures side by side from one run on this machine. Never part of the tests.
  * Argon2id (the password KDF) in Node and in Chromium through the page's real worker, then the document
- * vault (scripts/bench/documents.ts). `npm run bench -- argon2` or `-- documents` runs one part.
+ * vault (scripts/bench/documents.ts). `npm run bench -- argon2`, `-- documents` or `-- crypto` runs one part.
  */
 import { deriveMasterKey, ready, toB64, type KdfParams } from '../../client/crypto/index.js';
 import { launch } from '../../test/e2e/browser.js';
 import { startTestServer } from '../../test/helpers/server.js';
-import { documentBenchmarks } from './documents.js';
+import { cryptoBenchmarks, documentBenchmarks } from './documents.js';
 
 const MiB = 1024 * 1024;
 const RUNS = 3;
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const browser = await launch();
   try {
     if (!only || only === 'argon2') await argon2(browser);
+    if (only === 'crypto') process.stdout.write(await cryptoBenchmarks(browser));
     if (!only || only === 'documents') process.stdout.write(await documentBenchmarks(browser));
   } finally {
     await browser.close();
