@@ -99,13 +99,12 @@ export class UploadService {
     const id = documentId(rawId);
     const row = await uploads.byId(this.db, id);
     if (!row) throw new NotFound('There is no such upload.', 'upload_not_found');
-    const from = this.blobs.uploadPathOf(id);
-    const { size, head } = await this.inspect(from);
+    const { size, head } = await this.blobs.inspectUpload(id);
     if (size !== Number(row.length) || !head.subarray(0, 4).equals(BLOB_MAGIC) || !plausibleBlobLength(size, head.readUInt32BE(4))) {
       await this.abandon(id);
       throw new Validation('The uploaded file is not an encrypted Heirloom document. Nothing was saved.', 'bad_blob');
     }
-    await this.blobs.commit(id, from);
+    await this.blobs.commit(id, this.blobs.uploadPathOf(id));
     try {
       const now = Date.now();
       await this.db.transaction(async (trx) => {
@@ -126,18 +125,6 @@ export class UploadService {
       throw err;
     }
     await this.blobs.removeUpload(`${id}.json`);
-  }
-
-  private async inspect(file: string): Promise<{ size: number; head: Buffer }> {
-    const { promises: fs } = await import('node:fs');
-    const handle = await fs.open(file, 'r');
-    try {
-      const head = Buffer.alloc(8);
-      await handle.read(head, 0, 8, 0);
-      return { size: (await handle.stat()).size, head };
-    } finally {
-      await handle.close();
-    }
   }
 
   /** Drops an upload: its reservation and its bytes. */

@@ -55,13 +55,13 @@ export class BlobStore {
     }
   }
 
-  /** Reads the first bytes, to check a blob's header. */
-  async head(id: string, n: number): Promise<Buffer> {
-    const handle = await fs.open(this.pathOf(id), 'r');
+  /** Size and first 8 bytes (magic, version, chunk size) of a finished upload, to check it is a blob. */
+  async inspectUpload(id: string): Promise<{ size: number; head: Buffer }> {
+    const handle = await fs.open(this.uploadPathOf(id), 'r');
     try {
-      const buf = Buffer.alloc(n);
-      const { bytesRead } = await handle.read(buf, 0, n, 0);
-      return buf.subarray(0, bytesRead);
+      const head = Buffer.alloc(8);
+      await handle.read(head, 0, 8, 0);
+      return { size: (await handle.stat()).size, head };
     } finally {
       await handle.close();
     }
