@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestClient, newMember } from '../helpers/client.js';
+import { filesUnder } from '../helpers/secrets.js';
 import {
   changePassword,
   derivePasswordKeys,
@@ -13,13 +14,6 @@ import {
   type StoredKeys,
 } from '../../client/crypto/index.js';
 import { migrationConfig, openDb } from '../../server/db/connection.js';
-
-function device(t: TestServer, of: TestClient): TestClient {
-  const d = new TestClient(t.app);
-  d.totpSecret = of.totpSecret;
-  d.lastStep = of.lastStep;
-  return d;
-}
 
 describe('unlock, password change and sessions', () => {
   let t: TestServer;
@@ -42,9 +36,8 @@ describe('unlock, password change and sessions', () => {
 
   it('changes the password: only the wrap changes, other sessions end, the old password stops working', async () => {
     const m = await newMember(t.app, t.services, 'oscar');
-    const other = device(t, m.client);
+    const other = m.client.anotherDevice();
     await other.login('oscar', m.password);
-    m.client.lastStep = other.lastStep;
     expect((await other.get('/api/vault/kdf')).status).to.equal(200);
     const before = await t.db('users').where({ id: m.client.userId }).first();
 
@@ -67,9 +60,9 @@ describe('unlock, password change and sessions', () => {
     }
     expect(after.auth_hash).to.not.equal(before.auth_hash);
 
-    const third = device(t, m.client);
+    const third = m.client.anotherDevice();
     expect((await third.passwordStep('oscar', m.password)).status).to.equal(401);
-    const keys = await device(t, m.client).login('oscar', 'a brand new passphrase');
+    const keys = await m.client.anotherDevice().login('oscar', 'a brand new passphrase');
     expect(toB64(keys.accountKey)).to.equal(toB64(m.account.keys.accountKey));
     const events = (await t.services.audit.forUser(m.client.userId)).map((e) => e.event);
     expect(events).to.include('password_changed');
@@ -97,7 +90,7 @@ describe('unlock, password change and sessions', () => {
 
   it('lists active sessions in settings and ends another one, but not someone else’s', async () => {
     const m = await newMember(t.app, t.services, 'quinn');
-    const other = device(t, m.client);
+    const other = m.client.anotherDevice();
     await other.login('quinn', m.password);
     const page = await m.client.agent.get('/settings');
     expect(page.status).to.equal(200);
@@ -115,7 +108,7 @@ describe('unlock, password change and sessions', () => {
 
   it('shows the security log in settings', async () => {
     const m = await newMember(t.app, t.services, 'sam');
-    await device(t, m.client).passwordStep('sam', 'wrong wrong wrong');
+    await m.client.anotherDevice().passwordStep('sam', 'wrong wrong wrong');
     const page = await m.client.agent.get('/settings');
     expect(page.text).to.match(/registered|Account created/i);
     const events = (await t.services.audit.forUser(m.client.userId)).map((e) => e.event);
@@ -190,7 +183,7 @@ describe('secrets never reach the server’s disk or logs', () => {
       const password = 'MARKER-passphrase-7f3a9c';
       const m = await newMember(t.app, t.services, 'tess', password);
       const kdf = (await m.client.get('/api/vault/kdf')).body.kdf;
-      const d = device(t, m.client);
+      const d = m.client.anotherDevice();
       const code = await d.nextCode();
       await d.passwordStep('tess', password);
       await d.totpStep(code);
@@ -205,15 +198,7 @@ describe('secrets never reach the server’s disk or logs', () => {
         passwordWrap: m.account.registration.passwordWrappedAccountKey,
       };
       await t.db.raw('PRAGMA wal_checkpoint(FULL)');
-      const files: string[] = [];
-      const walk = (dir: string) => {
-        for (const f of readdirSync(dir)) {
-          const p = path.join(dir, f);
-          if (statSync(p).isDirectory()) walk(p);
-          else files.push(p);
-        }
-      };
-      walk(t.dataDir);
+      const files = filesUnder(t.dataDir);
       const haystacks = [...files.map((f) => ({ f, text: readFileSync(f).toString('latin1') })), { f: 'log', text: t.logs() }];
       expect(haystacks.length).to.be.greaterThan(2);
       for (const { f, text } of haystacks) {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember, type TestClient } from '../helpers/client.js';
+import { filesUnder } from '../helpers/secrets.js';
 import { createUpload, download, filler, makeDocument, patchUpload, upload } from '../helpers/documents.js';
 import { ready, sealDocMeta, toB64, utf8, type UnlockedKeys } from '../../client/crypto/index.js';
 
@@ -17,16 +18,6 @@ interface Member {
 async function member(t: TestServer, name: string): Promise<Member> {
   const m = await newMember(t.app, t.services, name);
   return { client: m.client, keys: m.account.keys, userId: m.client.userId };
-}
-
-function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const f of readdirSync(dir)) {
-    const p = path.join(dir, f);
-    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
-    else out.push(p);
-  }
-  return out;
 }
 
 describe('documents: upload, download, trash', function () {

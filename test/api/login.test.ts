@@ -12,17 +12,9 @@ describe('login: password step, then code step', () => {
   });
   after(() => t.close());
 
-  /** A second device of the same person: knows the password and the authenticator secret. */
-  function device(of: TestClient): TestClient {
-    const d = new TestClient(t.app);
-    d.totpSecret = of.totpSecret;
-    d.lastStep = of.lastStep;
-    return d;
-  }
-
   it('opens the vault after both steps, changing the session ID at each', async () => {
     const m = await newMember(t.app, t.services, 'fiona');
-    const d = device(m.client);
+    const d = m.client.anotherDevice();
     await d.open();
     const first = await d.agent.get('/login');
     const s0 = sessionCookie(first) ?? 'none';
@@ -69,11 +61,11 @@ describe('login: password step, then code step', () => {
 
   it('refuses a TOTP code used twice', async () => {
     const m = await newMember(t.app, t.services, 'hank');
-    const d = device(m.client);
+    const d = m.client.anotherDevice();
     expect((await d.passwordStep('hank', m.password)).status).to.equal(200);
     const code = await d.nextCode();
     expect((await d.totpStep(code)).status).to.equal(200);
-    const e = device(d);
+    const e = d.anotherDevice();
     expect((await e.passwordStep('hank', m.password)).status).to.equal(200);
     const replay = await e.totpStep(code);
     expect(replay.status).to.equal(401);
@@ -84,7 +76,7 @@ describe('login: password step, then code step', () => {
 
   it('lets only one of two parallel submissions of one code through', async () => {
     const m = await newMember(t.app, t.services, 'iris');
-    const [a, b] = [device(m.client), device(m.client)];
+    const [a, b] = [m.client.anotherDevice(), m.client.anotherDevice()];
     expect((await a.passwordStep('iris', m.password)).status).to.equal(200);
     expect((await b.passwordStep('iris', m.password)).status).to.equal(200);
     const code = await a.nextCode();
@@ -94,7 +86,7 @@ describe('login: password step, then code step', () => {
 
   it('drops the pending login after five wrong codes', async () => {
     const m = await newMember(t.app, t.services, 'jack');
-    const d = device(m.client);
+    const d = m.client.anotherDevice();
     expect((await d.passwordStep('jack', m.password)).status).to.equal(200);
     const good = codeAt(d.totpSecret, stepNow() + 1);
     const wrong = good === '123456' ? '654321' : '123456';

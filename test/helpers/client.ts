@@ -25,9 +25,29 @@ export const codeAt = (secret: string, step: number) => generateSync({ secret, e
 export class TestClient {
   readonly agent: Agent;
   csrf = '';
-  totpSecret = '';
   userId = '';
-  lastStep = 0;
+  /** The person's authenticator app: its secret and the last step used. Shared by anotherDevice(). */
+  phone = { secret: '', lastStep: 0 };
+
+  get totpSecret(): string {
+    return this.phone.secret;
+  }
+  set totpSecret(secret: string) {
+    this.phone.secret = secret;
+  }
+  get lastStep(): number {
+    return this.phone.lastStep;
+  }
+  set lastStep(step: number) {
+    this.phone.lastStep = step;
+  }
+
+  /** The same person on another device: a fresh session, the same authenticator app. */
+  anotherDevice(): TestClient {
+    const d = new TestClient(this.app);
+    d.phone = this.phone;
+    return d;
+  }
 
   /** `app` is an Express app (in-process) or the base URL of a running server. */
   constructor(readonly app: Express | string) {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-function filesUnder(p: string): string[] {
+/** Every file under a folder (or the file itself). */
+export function filesUnder(p: string): string[] {
   if (!statSync(p).isDirectory()) return [p];
   return readdirSync(p).flatMap((name) => filesUnder(path.join(p, name)));
 }
