@@ -30,6 +30,8 @@ import {
   type DocMeta,
 } from '../client/crypto/index.js';
 import { openDbReadOnly, type Db } from '../server/db/connection.js';
+import type { UserRow as FullUserRow } from '../server/db/users.js';
+import type { DocumentRow as FullDocumentRow } from '../server/db/documents.js';
 import { readServerKey, ServerKeyError } from '../server/storage/serverKey.js';
 
 /** Something stopped the rescue before anything was written. */
@@ -72,28 +74,24 @@ export interface RescueSummary {
   rescued: RescuedDocument[];
 }
 
-interface UserRow {
-  id: string;
-  username: string;
-  kdf_alg: string;
-  kdf_ops: number;
-  kdf_mem: number;
-  kdf_salt: string;
-  account_key_wrapped: string;
-  enc_private_keys: string;
-  box_pk: string;
-  sign_pk: string;
-  recovery_wrapped_account_key: string;
-  recovery_auth_pk: string;
-  self_signature: string;
-}
-
-interface DocumentRow {
-  id: string;
-  meta: string;
-  key_wrap: string;
-  deleted_at: number | null;
-}
+/** The columns rescue reads: the tables' own row types (docs/format.md §6), narrowed. */
+type UserRow = Pick<
+  FullUserRow,
+  | 'id'
+  | 'username'
+  | 'kdf_alg'
+  | 'kdf_ops'
+  | 'kdf_mem'
+  | 'kdf_salt'
+  | 'account_key_wrapped'
+  | 'enc_private_keys'
+  | 'box_pk'
+  | 'sign_pk'
+  | 'recovery_wrapped_account_key'
+  | 'recovery_auth_pk'
+  | 'self_signature'
+>;
+type DocumentRow = Pick<FullDocumentRow, 'id' | 'meta' | 'key_wrap' | 'deleted_at'>;
 
 export const TRASH_FOLDER = 'Trash';
 /** Keeps names within what every common file system takes (255 bytes), with room for " (12)". */
