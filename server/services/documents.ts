@@ -5,7 +5,8 @@ import { documents, uploads, type DocumentRow } from '../db/documents.js';
 import { users } from '../db/users.js';
 import { NotFound, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
-import { fromB64, isUuid } from '../../client/crypto/index.js';
+import { AEAD_OVERHEAD, AEAD_VERSION, DOC_KEY_BYTES, isUuid } from '../../client/crypto/index.js';
+import { b64Field } from './fields.js';
 
 /** Documents stay in the trash this long, then are purged by themselves (flows.md "Documents"). */
 export const TRASH_DAYS = 30;
@@ -38,27 +39,17 @@ export function documentId(raw: unknown): string {
 
 /** Encrypted metadata: an AEAD envelope around JSON padded to a multiple of 256 bytes (crypto.md). */
 export function checkMetaEnvelope(b64: string): void {
-  let bytes: Uint8Array;
-  try {
-    bytes = fromB64(b64);
-  } catch {
-    throw new Validation('The document’s metadata is not valid base64.', 'bad_meta');
-  }
-  const body = bytes.length - 1 - 24 - 16;
-  if (bytes[0] !== 1 || body < 256 || body % 256 !== 0 || body > 4096) {
+  const bytes = b64Field(b64, 'The document’s metadata', 'bad_meta');
+  const body = bytes.length - AEAD_OVERHEAD;
+  if (bytes[0] !== AEAD_VERSION || body < 256 || body % 256 !== 0 || body > 4096) {
     throw new Validation('The document’s metadata is not in the expected encrypted format.', 'bad_meta');
   }
 }
 
 /** The owner's wrap of the document key: AEAD of 32 bytes. */
 export function checkKeyWrap(b64: string): void {
-  let bytes: Uint8Array;
-  try {
-    bytes = fromB64(b64);
-  } catch {
-    throw new Validation('The document’s key is not valid base64.', 'bad_key');
-  }
-  if (bytes[0] !== 1 || bytes.length !== 1 + 24 + 32 + 16) {
+  const bytes = b64Field(b64, 'The document’s key', 'bad_key');
+  if (bytes[0] !== AEAD_VERSION || bytes.length !== AEAD_OVERHEAD + DOC_KEY_BYTES) {
     throw new Validation('The document’s key is not in the expected encrypted format.', 'bad_key');
   }
 }

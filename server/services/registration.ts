@@ -6,8 +6,21 @@ import { invitations, type InvitationRow } from '../db/invitations.js';
 import { users, type UserRow } from '../db/users.js';
 import { Conflict, Gone, NotFound, Validation } from '../errors.js';
 import { checkTotp, newTotpSecret, totpQrSvg, totpUri } from '../auth/totp.js';
-import { fromB64, toB64, KDF_ALG, newKdfParams, verifySelfSignature } from '../../client/crypto/index.js';
+import {
+  ACCOUNT_KEY_BYTES,
+  AEAD_OVERHEAD,
+  BOX_PK_BYTES,
+  BOX_SK_BYTES,
+  KDF_ALG,
+  SIGNATURE_BYTES,
+  SIGN_PK_BYTES,
+  SIGN_SK_BYTES,
+  newKdfParams,
+  toB64,
+  verifySelfSignature,
+} from '../../client/crypto/index.js';
 import { getSodium } from '../../client/crypto/sodium.js';
+import { b64Field } from './fields.js';
 import type { ServerCrypto } from '../auth/serverCrypto.js';
 import type { AuditService, Origin } from './audit.js';
 
@@ -18,25 +31,20 @@ export const USERNAME_MESSAGE =
 /** Length in bytes of each value a client registers, once base64 is decoded (crypto.md "Keys of a user"). */
 const SIZES = {
   authKey: 32,
-  passwordWrappedAccountKey: 1 + 24 + 32 + 16,
-  recoveryWrappedAccountKey: 1 + 24 + 32 + 16,
-  encPrivateKeys: 1 + 24 + 32 + 64 + 16,
-  boxPk: 32,
-  signPk: 32,
-  recoveryAuthPk: 32,
-  selfSignature: 64,
+  passwordWrappedAccountKey: AEAD_OVERHEAD + ACCOUNT_KEY_BYTES,
+  recoveryWrappedAccountKey: AEAD_OVERHEAD + ACCOUNT_KEY_BYTES,
+  encPrivateKeys: AEAD_OVERHEAD + BOX_SK_BYTES + SIGN_SK_BYTES,
+  boxPk: BOX_PK_BYTES,
+  signPk: SIGN_PK_BYTES,
+  recoveryAuthPk: SIGN_PK_BYTES,
+  selfSignature: SIGNATURE_BYTES,
 } as const;
 
 export type KeyField = keyof typeof SIZES;
 
 /** Decodes a base64 field and checks its length; a clear 400 otherwise. */
 export function keyBytes(field: KeyField, value: string): Uint8Array {
-  let bytes: Uint8Array;
-  try {
-    bytes = fromB64(value);
-  } catch {
-    throw new Validation(`The field ${field} is not valid base64.`);
-  }
+  const bytes = b64Field(value, `The field ${field}`);
   if (bytes.length !== SIZES[field]) throw new Validation(`The field ${field} has the wrong length.`);
   return bytes;
 }
