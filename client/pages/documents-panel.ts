@@ -193,16 +193,22 @@ export class DocumentPanel {
     setMessage(this.#error, damaged ? DAMAGED_MESSAGE : errorMessage(err));
   }
 
-  async #startPreview(): Promise<void> {
+  /** The open document, decrypted; null when that failed (#fail has said why) or another was opened meanwhile. */
+  async #decryptOpen(): Promise<{ r: DocRecord; blob: Blob } | null> {
     const r = this.#record;
-    if (!r) return;
-    let blob: Blob;
+    if (!r) return null;
     try {
-      blob = await this.#decrypt();
+      const blob = await this.#decrypt();
+      return this.#record === r ? { r, blob } : null;
     } catch {
-      return; // #fail has said why
+      return null;
     }
-    if (this.#record !== r) return;
+  }
+
+  async #startPreview(): Promise<void> {
+    const opened = await this.#decryptOpen();
+    if (!opened) return;
+    const { r, blob } = opened;
     const kind = previewKind(r);
     const frame = document.createElement('div');
     frame.className = `doc-preview__frame doc-preview__frame--${kind}`;
@@ -234,15 +240,9 @@ export class DocumentPanel {
   }
 
   async #saveFile(): Promise<void> {
-    const r = this.#record;
-    if (!r) return;
-    let blob: Blob;
-    try {
-      blob = await this.#decrypt();
-    } catch {
-      return;
-    }
-    if (this.#record !== r) return;
+    const opened = await this.#decryptOpen();
+    if (!opened) return;
+    const { r, blob } = opened;
     const a = document.createElement('a');
     a.href = this.#url(blob);
     a.download = r.meta?.name ?? `document-${r.view.id.slice(0, 8)}`;
