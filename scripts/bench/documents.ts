@@ -1,9 +1,9 @@
 /**
  * The document vault's figures (issue: the encrypted document vault): crypto throughput in Chromium and
- * Node, a 1 GiB encrypt + upload and download + decrypt through the real page and workers, memory of the
- * server process and of the page, and the list page with 10,000 documents.
+ * Node, a 1 GiB encrypt + upload and download + decrypt through the real page and workers, and memory of the
+ * server process and of the page. The list page with 10,000 documents is scripts/bench/list.ts.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,19 +20,15 @@ import {
   blobSize,
   exportUnlockedKeys,
   fromB64,
-  newDocKey,
-  sealDocMeta,
-  toB64,
   unwrapDocKeyForOwner,
-  wrapDocKeyForOwner,
   type UnlockedKeys,
 } from '../../client/crypto/index.js';
-import { MiB, mbps, median, percentile, rssOf, startServerProcess, table } from './shared.js';
+import { MiB, mbps, rssOf, startServerProcess, table } from './shared.js';
 
 const CRYPTO_MIB = 512;
 const BIG = 1024 * MiB;
 
-interface Setup {
+export interface Setup {
   url: string;
   pid: number;
   client: TestClient;
@@ -43,7 +39,7 @@ interface Setup {
   stop: () => Promise<void>;
 }
 
-async function setUp(browser: Browser): Promise<Setup> {
+export async function setUp(browser: Browser): Promise<Setup> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-'));
   const env = { HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_DEFAULT_QUOTA_MIB: '8192' };
   const config = loadConfig(env);
@@ -220,58 +216,6 @@ async function downloadThroughPage(s: Setup, id: string) {
   return { decryptMs, plainMs };
 }
 
-/** Adds documents straight into the database (real envelopes), as if uploaded long ago. */
-async function seed(s: Setup, count: number): Promise<void> {
-  const config = loadConfig({ HEIRLOOM_DATA_DIR: s.dataDir });
-  const data = await openDataFolder(config, { migrate: false });
-  const rows = [];
-  const now = Date.now();
-  for (let i = 0; i < count; i++) {
-    const id = randomUUID();
-    const docKey = newDocKey();
-    const meta = { name: `Scan ${String(i).padStart(5, '0')} of the family archive.pdf`, type: 'application/pdf', size: 100_000 + i, modified: now - i * 60_000, tags: i % 7 === 0 ? ['taxes'] : ['archive'] };
-    rows.push({
-      id,
-      owner_id: s.userId,
-      size: blobSize(meta.size),
-      meta: toB64(sealDocMeta(docKey, id, meta)),
-      key_wrap: toB64(wrapDocKeyForOwner(s.keys.accountKey, docKey, id, s.userId)),
-      created_at: now - i * 60_000,
-      updated_at: now - i * 60_000,
-      deleted_at: null,
-    });
-  }
-  for (let i = 0; i < rows.length; i += 500) await data.db('documents').insert(rows.slice(i, i + 500));
-  await data.db.destroy();
-}
-
-async function listPage(s: Setup) {
-  const times: number[] = [];
-  const renders: number[] = [];
-  for (let i = 0; i < 40; i++) {
-    const t0 = performance.now();
-    const res = await s.client.agent.get('/documents');
-    if (res.status !== 200) throw new Error(`list page: ${res.status}`);
-    times.push(performance.now() - t0);
-    renders.push(Number(/render;dur=([\d.]+)/.exec(String(res.headers['server-timing']))?.[1]));
-  }
-  const decrypt: number[] = [];
-  let bytes = 0;
-  for (let i = 0; i < 3; i++) {
-    await s.page.goto(`${s.url}/documents`);
-    await s.page.waitForSelector('[data-docs-table][data-ready="true"]', { timeout: 120_000 });
-    decrypt.push(Number(await s.page.getAttribute('[data-docs-table]', 'data-decrypt-ms')));
-    bytes = Number(await s.page.evaluate(() => document.documentElement.outerHTML.length));
-  }
-  return {
-    p50: percentile(renders, 50),
-    p95: percentile(renders, 95),
-    fullP95: percentile(times, 95),
-    decrypt: median(decrypt),
-    htmlMB: bytes / 1e6,
-  };
-}
-
 function cryptoTable(browserRates: { bare: number; pipeline: number }, nodeRates: { wasm: number; native: number }): string {
   return `\nEncryption, secretstream push of ${CRYPTO_MIB} MiB in 4 MiB chunks\n${table(
     ['where', 'rate', 'vs bare libsodium.js in Chromium', 'vs native libsodium'],
@@ -306,8 +250,6 @@ export async function documentBenchmarks(browser: Browser): Promise<string> {
     const blobBytes = blobSize(BIG);
     const upRate = blobBytes / 1e6 / (up.ms / 1000);
     const downRate = blobBytes / 1e6 / (down.decryptMs / 1000);
-    await seed(s, 10_000 - 1);
-    const list = await listPage(s);
 
     let out = cryptoTable(browserRates, nodeRates);
     out += '\n1 GiB through the real page and server (loopback, no throttling)\n';
@@ -320,17 +262,6 @@ export async function documentBenchmarks(browser: Browser): Promise<string> {
         ['server RSS growth during the upload', `${(up.rssGrowth / MiB).toFixed(0)} MiB`, '', '', '≤ 64 MiB'],
         ['page JS heap growth during the upload', `${(up.heapGrowth / MiB).toFixed(0)} MiB`, '', '', '≤ 64 MiB'],
         ['download rate vs encrypt-only', '', '', `${(downRate / browserRates.pipeline).toFixed(2)}`, ''],
-      ],
-    );
-    out += '\nThe documents page with 10,000 documents\n';
-    out += table(
-      ['what', 'figure', 'goal'],
-      [
-        ['server render (queries + template, Server-Timing), p50 of 40', `${list.p50.toFixed(1)} ms`, ''],
-        ['server render (queries + template, Server-Timing), p95 of 40', `${list.p95.toFixed(1)} ms`, '≤ 50 ms'],
-        ['whole response received over loopback, p95 of 40', `${list.fullP95.toFixed(1)} ms`, ''],
-        ['decrypting 10,000 names in the page (median of 3)', `${list.decrypt.toFixed(0)} ms`, '≤ 500 ms'],
-        ['page size', `${list.htmlMB.toFixed(1)} MB`, ''],
       ],
     );
     return out;
