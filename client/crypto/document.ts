@@ -22,9 +22,10 @@ export const BLOB_HEADER_BYTES = 3 + 1 + 4 + SECRETSTREAM_HEADER_BYTES;
 export const CHUNK_OVERHEAD = 17;
 export const DOC_KEY_BYTES = 32;
 
-const META_CTX = 'HLDOCKEY';
-const META_KDF_ID = 1;
-const META_PAD_BLOCK = 256;
+/** The metadata key is KDF(docKey, META_KDF_ID, META_CTX); the JSON is padded to META_PAD_BLOCK bytes. */
+export const META_CTX = 'HLDOCKEY';
+export const META_KDF_ID = 1;
+export const META_PAD_BLOCK = 256;
 
 const TAMPERED = 'This document has been tampered with or damaged.';
 const INCOMPLETE = 'This document is incomplete: it has been damaged or tampered with.';
@@ -384,11 +385,29 @@ export function sealDocMeta(docKey: Uint8Array, docId: string, meta: DocMeta, no
 export function openDocMeta(docKey: Uint8Array, docId: string, envelope: Uint8Array): DocMeta {
   expectUuid(docId, 'document ID');
   const padded = aeadOpen(metaKey(docKey), envelope, ad('doc-meta', docId));
+  let json: string;
+  try {
+    json = fromUtf8(getSodium().unpad(padded, META_PAD_BLOCK));
+  } catch {
+    throw unreadableMeta();
+  }
+  return docMetaFromJson(json);
+}
+
+function unreadableMeta(): CryptoError {
+  return new CryptoError('encoding', "This document's details are not in a format Heirloom can read.");
+}
+
+/**
+ * The checks openDocMeta makes on the opened, unpadded JSON text; shared with openOwnDocMetas
+ * (document-batch.ts), which opens many envelopes at once and must accept exactly the same metadata.
+ */
+export function docMetaFromJson(json: string): DocMeta {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fromUtf8(getSodium().unpad(padded, META_PAD_BLOCK)));
+    parsed = JSON.parse(json);
   } catch {
-    throw new CryptoError('encoding', "This document's details are not in a format Heirloom can read.");
+    throw unreadableMeta();
   }
   const problem = metaProblem(parsed);
   if (problem !== undefined) throw new CryptoError('encoding', `This document's details ${problem}.`);

@@ -10,3 +10,4 @@ export * from './account.js';
 export * from './fingerprint.js';
 export * from './server.js';
 export * from './document.js';
+export * from './document-batch.js';
