@@ -172,8 +172,8 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     const upload = new Upload(file, {
       endpoint: new URL('/api/uploads', location.origin).href,
       uploadSize: total,
-      // One encrypted chunk per PATCH: the source answers each request with exactly one piece.
-      chunkSize: EncryptedSource.MAX_PIECE,
+      // A few whole encrypted chunks per PATCH: the source answers each request with whole pieces.
+      chunkSize: EncryptedSource.REQUEST_BYTES,
       fileReader: { openFile: () => Promise.resolve(source) },
       metadata: { docId, meta: sealedMeta, keyWrap },
       headers: { 'X-CSRF-Token': csrfToken() },

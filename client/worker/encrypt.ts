@@ -1,9 +1,12 @@
 /**
  * Encrypts one file for upload, off the main thread (flows.md "Documents"). The page sends the File and the
- * document key once, then asks for one piece at a time: each `pull` reads the next plaintext slice
- * (file.slice().arrayBuffer(), never the whole file), encrypts it with the crypto core's BlobEncryptor and
- * transfers the ciphertext back. The page asks only when the upload needs more, so memory stays at a few
- * chunks whatever the file's size.
+ * document key once, then asks for one piece at a time: each `pull` reads the next plaintext chunk from the
+ * file's stream, encrypts it with the crypto core's BlobEncryptor and transfers the ciphertext back. The
+ * page asks only when the upload needs more, so memory stays at a few chunks whatever the file's size.
+ *
+ * The file is read as one stream into one reused chunk buffer ("bring your own buffer" reads where the
+ * browser has them). Reading a fresh slice per chunk (file.slice().arrayBuffer()) cost more than the
+ * encryption itself: every slice is a new request to the browser's blob storage and a new 4 MiB buffer.
  */
 import { ready } from '../crypto/sodium.js';
 import { BlobEncryptor } from '../crypto/document.js';
@@ -14,10 +17,9 @@ import type { EncryptReply, EncryptRequest } from './blob-messages.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-let file: Blob | undefined;
+let source: ChunkReader | undefined;
 let encryptor: BlobEncryptor | undefined;
 let header: Uint8Array | undefined;
-let offset = 0;
 // Messages are handled strictly one after the other: a `pull` must not overtake the `start` still
 // waiting for libsodium to load.
 let queue: Promise<void> = Promise.resolve();
@@ -26,27 +28,81 @@ function reply(message: EncryptReply): void {
   scope.postMessage(message);
 }
 
+const UNREADABLE = 'This file could not be read any more. Was it moved, changed or deleted while uploading?';
+const CHANGED = 'This file changed while it was being uploaded. Please add it again.';
+
+/** Reads a Blob's stream chunk by chunk into one buffer that is reused (and wiped at the end). */
+class ChunkReader {
+  #buffer: Uint8Array<ArrayBuffer>;
+  readonly #byob: ReadableStreamBYOBReader | undefined;
+  readonly #plain: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Bytes the default reader gave beyond the chunk last asked for. */
+  #rest: Uint8Array = new Uint8Array(0);
+
+  constructor(file: Blob, chunkSize: number) {
+    this.#buffer = new Uint8Array(chunkSize);
+    const stream = file.stream();
+    try {
+      this.#byob = stream.getReader({ mode: 'byob' });
+    } catch {
+      this.#plain = stream.getReader(); // a browser without byte streams: copy into the buffer instead
+    }
+  }
+
+  /** The next `length` bytes, as a view of the reused buffer (valid until the next call). */
+  async next(length: number): Promise<Uint8Array> {
+    let filled = 0;
+    try {
+      if (this.#byob) {
+        while (filled < length) {
+          const { done, value } = await this.#byob.read(new Uint8Array(this.#buffer.buffer, filled, length - filled));
+          if (!value) throw new Error(CHANGED);
+          this.#buffer = new Uint8Array(value.buffer); // the read hands the same memory back
+          if (done) break;
+          filled += value.length;
+        }
+      } else if (this.#plain) {
+        while (filled < length) {
+          let piece = this.#rest;
+          if (piece.length === 0) {
+            const { done, value } = await this.#plain.read();
+            if (done) break;
+            piece = value;
+          }
+          const take = Math.min(piece.length, length - filled);
+          this.#buffer.set(piece.subarray(0, take), filled);
+          this.#rest = piece.subarray(take);
+          filled += take;
+        }
+      }
+    } catch (err) {
+      throw new Error(err instanceof Error && err.message === CHANGED ? CHANGED : UNREADABLE);
+    }
+    if (filled !== length) throw new Error(CHANGED);
+    return this.#buffer.subarray(0, length);
+  }
+
+  /** Wipes the plaintext buffer and lets go of the file. */
+  close(): void {
+    memzero(this.#buffer);
+    void (this.#byob ?? this.#plain)?.cancel().catch(() => undefined);
+  }
+}
+
 async function start(msg: Extract<EncryptRequest, { type: 'start' }>): Promise<void> {
   await ready();
-  file = msg.file;
   encryptor = new BlobEncryptor(msg.docKey, msg.docId, msg.file.size, msg.chunkSize);
   memzero(msg.docKey);
   header = encryptor.header();
+  source = new ChunkReader(msg.file, Math.max(1, Math.min(msg.chunkSize, msg.file.size)));
 }
 
 async function pull(): Promise<void> {
-  if (!encryptor || !file) throw new Error('The encryption has not started.');
+  if (!encryptor || !source) throw new Error('The encryption has not started.');
   if (encryptor.done) throw new Error('The whole file has already been encrypted.');
-  const length = encryptor.nextChunkLength;
-  let plain: Uint8Array;
-  try {
-    plain = new Uint8Array(await file.slice(offset, offset + length).arrayBuffer());
-  } catch {
-    throw new Error('This file could not be read any more. Was it moved, changed or deleted while uploading?');
-  }
-  if (plain.length !== length) throw new Error('This file changed while it was being uploaded. Please add it again.');
-  offset += length;
+  const plain = await source.next(encryptor.nextChunkLength);
   let bytes = encryptor.pushChunk(plain);
+  if (encryptor.done) source.close();
   if (header) {
     bytes = concatBytes(header, bytes);
     header = undefined;
