@@ -158,64 +158,6 @@ async function nodeCrypto(): Promise<{ wasm: number; native: number }> {
   return { wasm: bytes / 1e6 / (wasmMs / 1000), native: bytes / 1e6 / (nativeMs / 1000) };
 }
 
-function bigFile(dir: string): string {
-  const file = path.join(dir, 'one-gibibyte.bin');
-  const fd = openSync(file, 'w');
-  for (let i = 0; i < BIG / (64 * MiB); i++) writeSync(fd, randomBytes(64 * MiB));
-  closeSync(fd);
-  return file;
-}
-
-/** Upload through the page's own picker; samples the server's RSS and the page's JS heap meanwhile. */
-async function uploadThroughPage(s: Setup, file: string) {
-  const cdp = await s.page.context().newCDPSession(s.page);
-  const heap = async () => ((await cdp.send('Runtime.getHeapUsage')) as { usedSize: number }).usedSize;
-  const rss0 = rssOf(s.pid);
-  const heap0 = await heap();
-  let rssMax = rss0;
-  let heapMax = heap0;
-  const sampler = setInterval(() => {
-    rssMax = Math.max(rssMax, rssOf(s.pid));
-    heap().then((h) => (heapMax = Math.max(heapMax, h)), () => {});
-  }, 250);
-  const t0 = performance.now();
-  await s.page.setInputFiles('[data-upload-input]', file);
-  await s.page.waitForSelector('[data-upload][data-upload-state="done"]', { timeout: 15 * 60_000 });
-  const ms = performance.now() - t0;
-  clearInterval(sampler);
-  const id = (await s.page.getAttribute('[data-upload][data-upload-state="done"]', 'data-doc-id')) ?? '';
-  return { ms, id, rssGrowth: rssMax - rss0, heapGrowth: heapMax - heap0 };
-}
-
-/** Download + decrypt through the page's decrypt worker, and a plain download of the same blob. */
-async function downloadThroughPage(s: Setup, id: string) {
-  const info = await s.client.get(`/api/documents/${id}`);
-  const docKey = unwrapDocKeyForOwner(s.keys.accountKey, fromB64(info.body.document.keyWrap), id, s.userId);
-  const url = `/api/documents/${id}/blob`;
-  const decryptMs = await s.page.evaluate(
-    ({ url, key, id }) =>
-      new Promise<number>((resolve, reject) => {
-        const w = new Worker('/assets/decrypt-worker.js', { type: 'module' });
-        const t0 = performance.now();
-        w.onmessage = (e) => {
-          if (e.data.type === 'done') {
-            w.terminate();
-            resolve(performance.now() - t0);
-          } else if (e.data.type === 'error') reject(new Error(e.data.message));
-        };
-        w.postMessage({ url, docKey: new Uint8Array(key), docId: id, type: 'application/octet-stream' });
-      }),
-    { url, key: [...docKey], id },
-  );
-  const plainMs = await s.page.evaluate(async (url) => {
-    const t0 = performance.now();
-    const reader = (await fetch(url)).body?.getReader();
-    while (reader && !(await reader.read()).done);
-    return performance.now() - t0;
-  }, url);
-  return { decryptMs, plainMs };
-}
-
 function cryptoTable(browserRates: { bare: number; pipeline: number }, nodeRates: { wasm: number; native: number }): string {
   return `\nEncryption, secretstream push of ${CRYPTO_MIB} MiB in 4 MiB chunks\n${table(
     ['where', 'rate', 'vs bare libsodium.js in Chromium', 'vs native libsodium'],
@@ -228,45 +170,12 @@ function cryptoTable(browserRates: { bare: number; pipeline: number }, nodeRates
   )}`;
 }
 
-/** `npm run bench -- crypto`: only the encryption rates (a minute instead of several). */
-export async function cryptoBenchmarks(browser: Browser): Promise<string> {
+/** Encryption rates in Chromium (bare loop and the real worker) and in Node. */
+export async function documentBenchmarks(browser: Browser): Promise<string> {
   const s = await setUp(browser);
   try {
     return cryptoTable(await browserCrypto(s.page), await nodeCrypto());
   } finally {
-    await s.stop();
-  }
-}
-
-export async function documentBenchmarks(browser: Browser): Promise<string> {
-  const s = await setUp(browser);
-  const tmp = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-files-'));
-  try {
-    const browserRates = await browserCrypto(s.page);
-    const nodeRates = await nodeCrypto();
-    const file = bigFile(tmp);
-    const up = await uploadThroughPage(s, file);
-    const down = await downloadThroughPage(s, up.id);
-    const blobBytes = blobSize(BIG);
-    const upRate = blobBytes / 1e6 / (up.ms / 1000);
-    const downRate = blobBytes / 1e6 / (down.decryptMs / 1000);
-
-    let out = cryptoTable(browserRates, nodeRates);
-    out += '\n1 GiB through the real page and server (loopback, no throttling)\n';
-    out += table(
-      ['what', 'time', 'rate', 'ratio', 'goal'],
-      [
-        ['encrypt + upload (picker → document row)', `${(up.ms / 1000).toFixed(1)} s`, mbps(blobBytes, up.ms), `${(upRate / browserRates.pipeline).toFixed(2)} × encrypt-only`, '≥ 0.8'],
-        ['download + decrypt (decrypt worker)', `${(down.decryptMs / 1000).toFixed(1)} s`, mbps(blobBytes, down.decryptMs), `${(down.plainMs / down.decryptMs).toFixed(2)} × plain download`, ''],
-        ['plain download of the same blob', `${(down.plainMs / 1000).toFixed(1)} s`, mbps(blobBytes, down.plainMs), '', ''],
-        ['server RSS growth during the upload', `${(up.rssGrowth / MiB).toFixed(0)} MiB`, '', '', '≤ 64 MiB'],
-        ['page JS heap growth during the upload', `${(up.heapGrowth / MiB).toFixed(0)} MiB`, '', '', '≤ 64 MiB'],
-        ['download rate vs encrypt-only', '', '', `${(downRate / browserRates.pipeline).toFixed(2)}`, ''],
-      ],
-    );
-    return out;
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
     await s.stop();
   }
 }

@@ -1,13 +1,15 @@
 /**
  * npm run bench: prints figures side by side from one run on this machine. Never part of the tests.
  * Argon2id (the password KDF) in Node and in Chromium through the page's real worker, then the document
- * vault (scripts/bench/documents.ts) and the list page with 10,000 documents (scripts/bench/list.ts).
- * `npm run bench -- argon2`, `-- documents`, `-- list` or `-- crypto` runs one part.
+ * vault: encryption rates (scripts/bench/documents.ts), 1 GiB transfers (scripts/bench/transfer.ts) and
+ * the list page with 10,000 documents (scripts/bench/list.ts). `npm run bench -- argon2`, `-- crypto`,
+ * `-- transfer` or `-- list` runs one part; `-- documents` runs the encryption rates and the transfers.
  */
 import { deriveMasterKey, ready, toB64, type KdfParams } from '../../client/crypto/index.js';
 import { launch } from '../../test/e2e/browser.js';
 import { startTestServer } from '../../test/helpers/server.js';
-import { cryptoBenchmarks, documentBenchmarks } from './documents.js';
+import { documentBenchmarks } from './documents.js';
+import { transferBenchmarks } from './transfer.js';
 import { listBenchmarks } from './list.js';
 
 const MiB = 1024 * 1024;
@@ -36,8 +38,8 @@ async function main(): Promise<void> {
   const browser = await launch();
   try {
     if (!only || only === 'argon2') await argon2(browser);
-    if (only === 'crypto') process.stdout.write(await cryptoBenchmarks(browser));
-    if (!only || only === 'documents') process.stdout.write(await documentBenchmarks(browser));
+    if (!only || only === 'documents' || only === 'crypto') process.stdout.write(await documentBenchmarks(browser));
+    if (!only || only === 'documents' || only === 'transfer') process.stdout.write(await transferBenchmarks());
     if (!only || only === 'list') process.stdout.write(await listBenchmarks(browser));
   } finally {
     await browser.close();

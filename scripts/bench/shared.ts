@@ -23,10 +23,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The real server as its own process, so its memory can be measured apart from the benchmark's. */
+/**
+ * The real server as its own process, so its memory can be measured apart from the benchmark's.
+ * BENCH_NODE_ARGS adds Node flags to it, e.g. "--cpu-prof --cpu-prof-dir=prof" to see where its time goes.
+ */
 export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'server/main.ts'], {
     env: { ...process.env, HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_PORT: String(port), HEIRLOOM_HOST: '127.0.0.1', HEIRLOOM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
