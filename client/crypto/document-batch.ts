@@ -8,7 +8,8 @@
  * Why a second path: every libsodium.js wrapper call allocates and copies each argument on the WebAssembly
  * heap and copies its result out again, and a document needs seven such calls (two base64 decodes, two
  * AEAD opens, a KDF, an unpad and a memzero). That overhead, not the cryptography, made the list slow. Here
- * the same C functions are called directly on one scratch area of the heap, allocated once for the list.
+ * the base64 text is decoded straight into one scratch area of the heap, allocated once for the list, and
+ * the same C functions are called directly on it.
  *
  * Only success is decided here. Whenever anything about a document is not exactly as the sealing side makes
  * it (a malformed ID or base64 text, an envelope of an unexpected length, a failed tag, bad padding,
@@ -47,16 +48,6 @@ interface SodiumModule {
   HEAPU8: Uint8Array;
   _malloc(size: number): number;
   _free(ptr: number): void;
-  _sodium_base642bin(
-    bin: number,
-    binMaxLen: number,
-    b64: number,
-    b64Len: number,
-    ignore: number,
-    binLenP: number,
-    b64EndP: number,
-    variant: number,
-  ): number;
   _crypto_aead_xchacha20poly1305_ietf_decrypt(
     m: number,
     mlenP: number,
@@ -77,7 +68,6 @@ interface SodiumModule {
 const NEEDED = [
   '_malloc',
   '_free',
-  '_sodium_base642bin',
   '_crypto_aead_xchacha20poly1305_ietf_decrypt',
   '_crypto_kdf_derive_from_key',
   '_sodium_unpad',
@@ -94,8 +84,46 @@ const KEY_WRAP_BYTES = AEAD_OVERHEAD + DOC_KEY_BYTES;
 /** Any UUID: the associated data is made once around it, then each document's ID is written over it. */
 const SOME_UUID = '00000000-0000-4000-8000-000000000000';
 const UUID_LENGTH = SOME_UUID.length;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Value of each character of URL-safe base64 (crypto.md Notation: `b64`), -1 for any other character. */
+const B64_VALUE = new Int8Array(128).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) B64_VALUE[c.charCodeAt(0)] = i;
+
+/**
+ * Decodes URL-safe base64 without padding into `heap` at `at`; returns the number of bytes, or -1 for
+ * anything fromB64 refuses (another alphabet, padding, a length that cannot be, unused bits that are not
+ * zero). The text is ciphertext, public, so this need not run in constant time like libsodium's decoder;
+ * it writes straight into the scratch area instead of making a string and an array per envelope.
+ */
+function decodeB64Into(text: string, heap: Uint8Array, at: number, max: number): number {
+  const n = text.length;
+  const rest = n % 4;
+  const bytes = ((n - rest) / 4) * 3 + (rest === 0 ? 0 : rest - 1);
+  if (rest === 1 || bytes > max) return -1;
+  let o = at;
+  let i = 0;
+  for (const whole = n - rest; i < whole; i += 4) {
+    const a = B64_VALUE[text.charCodeAt(i)] ?? -1;
+    const b = B64_VALUE[text.charCodeAt(i + 1)] ?? -1;
+    const c = B64_VALUE[text.charCodeAt(i + 2)] ?? -1;
+    const d = B64_VALUE[text.charCodeAt(i + 3)] ?? -1;
+    if ((a | b | c | d) < 0) return -1;
+    heap[o++] = (a << 2) | (b >> 4);
+    heap[o++] = ((b & 15) << 4) | (c >> 2);
+    heap[o++] = ((c & 3) << 6) | d;
+  }
+  if (rest > 0) {
+    const a = B64_VALUE[text.charCodeAt(i)] ?? -1;
+    const b = B64_VALUE[text.charCodeAt(i + 1)] ?? -1;
+    const c = rest === 3 ? (B64_VALUE[text.charCodeAt(i + 2)] ?? -1) : 0;
+    // the bits after the last whole byte must be zero: otherwise two texts would give the same bytes
+    if ((a | b | c) < 0 || (rest === 2 ? b & 15 : c & 3) !== 0) return -1;
+    heap[o++] = (a << 2) | (b >> 4);
+    if (rest === 3) heap[o++] = ((b & 15) << 4) | (c >> 2);
+  }
+  return bytes;
+}
 
 /** What the single-document functions say about one document: its metadata or their CryptoError. */
 function openOne(accountKey: Uint8Array, userId: string, doc: OwnerDocEnvelopes): DocMeta | CryptoError {
@@ -138,7 +166,7 @@ export function openOwnDocMetas(
   const metaAdIdAt = metaAd.length - UUID_LENGTH;
   const ctx = utf8(`${META_CTX}\0`);
   const keyWrapText = Math.ceil((KEY_WRAP_BYTES * 4) / 3);
-  const maxMeta = Math.floor((maxMetaText * 3) / 4);
+  const maxMeta = Math.ceil((maxMetaText * 3) / 4);
 
   // One scratch area, wiped before it is freed. Offsets from its start:
   const accountKeyAt = 0;
@@ -148,9 +176,7 @@ export function openOwnDocMetas(
   const ctxAt = lengthAt + 8;
   const keyAdAt = ctxAt + ctx.length;
   const metaAdAt = keyAdAt + keyAd.length;
-  const wrapTextAt = metaAdAt + metaAd.length;
-  const metaTextAt = wrapTextAt + keyWrapText;
-  const wrapAt = metaTextAt + maxMetaText;
+  const wrapAt = metaAdAt + metaAd.length;
   const metaAt = wrapAt + KEY_WRAP_BYTES;
   const plainAt = metaAt + maxMeta;
   const size = plainAt + maxMeta;
@@ -175,11 +201,9 @@ export function openOwnDocMetas(
           heap[base + keyAdAt + keyAdIdAt + j] = c;
           heap[base + metaAdAt + metaAdIdAt + j] = c;
         }
-        // text that is not ASCII does not fit (or decodes to nothing): it goes to openOne
-        const w = encoder.encodeInto(keyWrap, heap.subarray(base + wrapTextAt, base + wrapTextAt + keyWrapText));
-        const m = encoder.encodeInto(meta, heap.subarray(base + metaTextAt, base + metaTextAt + maxMetaText));
-        if (w.read === keyWrap.length && m.read === meta.length) {
-          opened = openInHeap(lib, base, w.written, m.written);
+        const metaLength = decodeB64Into(meta, heap, base + metaAt, maxMeta);
+        if (decodeB64Into(keyWrap, heap, base + wrapAt, KEY_WRAP_BYTES) === KEY_WRAP_BYTES && metaLength > 0) {
+          opened = openInHeap(lib, base, metaLength);
         }
       }
       out[i] = opened ?? openOne(accountKey, userId, doc);
@@ -190,17 +214,8 @@ export function openOwnDocMetas(
   }
   return out;
 
-  /** Decodes a base64 text in the scratch area; its length in bytes, or -1. */
-  function decode(m: SodiumModule, at: number, textAt: number, textLength: number, binAt: number, binMax: number): number {
-    // URLSAFE_NO_PADDING (7), the variant of fromB64; no ignored characters; all of the text must be used
-    if (m._sodium_base642bin(at + binAt, binMax, at + textAt, textLength, 0, at + lengthAt, 0, 7) !== 0) return -1;
-    return sizeAt(m, at + lengthAt);
-  }
-
   /** The document now in the scratch area, or null when anything fails (the caller then asks openOne). */
-  function openInHeap(m: SodiumModule, at: number, wrapTextLength: number, metaTextLength: number): DocMeta | null {
-    if (decode(m, at, wrapTextAt, wrapTextLength, wrapAt, KEY_WRAP_BYTES) !== KEY_WRAP_BYTES) return null;
-    const metaLength = decode(m, at, metaTextAt, metaTextLength, metaAt, maxMeta);
+  function openInHeap(m: SodiumModule, at: number, metaLength: number): DocMeta | null {
     const heap = m.HEAPU8;
     if (heap[at + wrapAt] !== AEAD_VERSION || metaLength <= AEAD_OVERHEAD || heap[at + metaAt] !== AEAD_VERSION) return null;
     const n = AEAD_NONCE_BYTES;
