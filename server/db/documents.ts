@@ -26,9 +26,27 @@ export const documents = {
   insert: (db: Db, row: DocumentRow) => db<DocumentRow>('documents').insert(row),
   owned: (db: Db, ownerId: string, id: string) => db<DocumentRow>('documents').where({ id, owner_id: ownerId }).first(),
   byId: (db: Db, id: string) => db<DocumentRow>('documents').where({ id }).first(),
-  list: (db: Db, ownerId: string, trashed: boolean) => {
-    const q = db<DocumentRow>('documents').where({ owner_id: ownerId });
-    return (trashed ? q.whereNotNull('deleted_at') : q.whereNull('deleted_at')).orderBy('created_at', 'desc');
+  /**
+   * A person's documents (or their trash) as the JSON text of docs/api.md `DocumentView[]`, newest first,
+   * made by SQLite in one statement and handed over as bytes: 10,000 documents are 6 MB of base64, and
+   * building that from row objects in JavaScript was most of the list page's time. The rows come in the
+   * order of the subquery (SQLite never merges an ordered subquery into an aggregate), which the index
+   * (owner_id, deleted_at, created_at, size) gives without sorting.
+   */
+  listJson: async (db: Db, ownerId: string, trashed: boolean): Promise<Buffer> => {
+    const q = db('documents')
+      .select('id', 'size', 'meta', 'key_wrap', 'created_at', 'updated_at', 'deleted_at')
+      .where({ owner_id: ownerId });
+    const rows = (trashed ? q.whereNotNull('deleted_at') : q.whereNull('deleted_at')).orderBy('created_at', 'desc');
+    const row = (await db
+      .first(
+        db.raw(`cast(json_group_array(json_object(
+          'id', id, 'size', size, 'meta', meta, 'keyWrap', key_wrap,
+          'createdAt', created_at, 'updatedAt', updated_at, 'deletedAt', deleted_at
+        )) as blob) as json`),
+      )
+      .from(rows.as('rows'))) as { json: Buffer } | undefined;
+    return row?.json ?? Buffer.from('[]');
   },
   setMeta: (db: Db, ownerId: string, id: string, meta: string, now: number) =>
     db('documents').where({ id, owner_id: ownerId }).whereNull('deleted_at').update({ meta, updated_at: now }),
