@@ -5,6 +5,7 @@
  */
 import { CryptoError } from './errors.js';
 import { concatBytes, expectLength, fromUtf8, utf8 } from './encoding.js';
+import { StreamChunks } from './secretstream.js';
 import { ad, aeadOpen, aeadSeal, kdf } from './primitives.js';
 import { getSodium, type Sodium } from './sodium.js';
 
@@ -84,6 +85,7 @@ export class BlobEncryptor {
   readonly #ad: Uint8Array;
   #state: ReturnType<Sodium['crypto_secretstream_xchacha20poly1305_init_push']>['state'] | undefined;
   #pushed = 0;
+  #chunks: StreamChunks;
 
   constructor(docKey: Uint8Array, docId: string, plaintextSize: number, chunkSize = DEFAULT_CHUNK_SIZE) {
     expectLength(docKey, DOC_KEY_BYTES, 'document key');
@@ -92,6 +94,7 @@ export class BlobEncryptor {
     this.chunkSize = chunkSize;
     this.plaintextSize = plaintextSize;
     this.#key = docKey.slice();
+    this.#chunks = new StreamChunks(this.#ad);
   }
 
   /** The 32-byte blob header: "HLB" ‖ 0x01 ‖ u32be(chunkSize) ‖ secretstream header (random). Once, first. */
@@ -132,8 +135,9 @@ export class BlobEncryptor {
     const tag = last
       ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
       : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-    const out = s.crypto_secretstream_xchacha20poly1305_push(this.#state, plaintext, this.#ad, tag);
+    const out = this.#chunks.push(this.#state, plaintext, tag);
     this.#pushed++;
+    if (last) this.#chunks.dispose();
     return out;
   }
 
@@ -159,14 +163,19 @@ export class BlobDecryptor {
   #phase: Phase = 'header';
   #chunkSize = 0;
   #chunksSeen = 0;
-  /** Bytes of the current (incomplete) header or chunk, copied: the caller may reuse its buffers. */
-  #pieces: Uint8Array[] = [];
+  /**
+   * The current (incomplete) header or chunk, copied (the caller may reuse its buffers) into one buffer
+   * that is reused for every chunk: a fresh 4 MiB array per chunk cost more than decrypting it.
+   */
+  #unit = new Uint8Array(BLOB_HEADER_BYTES);
   #buffered = 0;
+  #chunks: StreamChunks;
 
   constructor(docKey: Uint8Array, docId: string) {
     expectLength(docKey, DOC_KEY_BYTES, 'document key');
     this.#ad = utf8(expectUuid(docId, 'document ID'));
     this.#key = docKey.slice();
+    this.#chunks = new StreamChunks(this.#ad);
   }
 
   /** The chunk size from the header, once the header has been read (0 before). */
@@ -189,7 +198,7 @@ export class BlobDecryptor {
         if (this.#buffered === 0 && take === need) {
           unit = bytes.subarray(offset, offset + need); // whole unit in this slice: no copy
         } else {
-          this.#pieces.push(bytes.slice(offset, offset + take));
+          this.#unit.set(bytes.subarray(offset, offset + take), this.#buffered);
           this.#buffered += take;
           if (this.#buffered === need) unit = this.#takeBuffered();
         }
@@ -237,15 +246,15 @@ export class BlobDecryptor {
 
   #fail(): void {
     this.#phase = 'failed';
-    this.#pieces = [];
+    this.#unit = new Uint8Array(0);
     this.#buffered = 0;
+    this.#chunks.dispose();
     getSodium().memzero(this.#key);
   }
 
+  /** The buffered unit, as a view of the reused buffer: valid until more bytes are pushed. */
   #takeBuffered(): Uint8Array {
-    const pieces = this.#pieces;
-    const unit = pieces.length === 1 && pieces[0] !== undefined ? pieces[0] : concatBytes(...pieces);
-    this.#pieces = [];
+    const unit = this.#unit.subarray(0, this.#buffered);
     this.#buffered = 0;
     return unit;
   }
@@ -266,6 +275,7 @@ export class BlobDecryptor {
     }
     s.memzero(this.#key);
     this.#chunkSize = chunkSize;
+    this.#unit = new Uint8Array(chunkSize + CHUNK_OVERHEAD);
     this.#phase = 'chunks';
   }
 
@@ -273,10 +283,7 @@ export class BlobDecryptor {
   #openChunk(c: Uint8Array, atEnd: boolean): Uint8Array {
     const s = getSodium();
     if (this.#state === undefined) throw new CryptoError('auth', TAMPERED);
-    // libsodium.js returns false (typed as always succeeding) when the MAC does not match.
-    const r = s.crypto_secretstream_xchacha20poly1305_pull(this.#state, c, this.#ad) as
-      | { message: Uint8Array; tag: number }
-      | false;
+    const r = this.#chunks.pull(this.#state, c);
     if (r === false) throw new CryptoError('auth', TAMPERED);
     this.#chunksSeen++;
     if (r.tag === s.crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
@@ -284,6 +291,7 @@ export class BlobDecryptor {
       // chunk after others is refused, so every plaintext has exactly one blob size (blobSize()).
       if (r.message.length === 0 && this.#chunksSeen > 1) throw new CryptoError('auth', TAMPERED);
       this.#phase = 'done';
+      this.#chunks.dispose();
       return r.message;
     }
     if (r.tag !== s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) throw new CryptoError('auth', TAMPERED);
