@@ -3,7 +3,7 @@
  * the decrypting download (client/worker/decrypt.ts).
  */
 import { BLOB_HEADER_BYTES, CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, blobSize, chunkCount } from '../crypto/index.js';
-import type { DecryptReply, EncryptReply, EncryptRequest } from '../worker/blob-messages.js';
+import type { DecryptReply, DecryptRequest, EncryptReply, EncryptRequest } from '../worker/blob-messages.js';
 
 export const ENCRYPT_WORKER_URL = '/assets/encrypt-worker.js';
 export const DECRYPT_WORKER_URL = '/assets/decrypt-worker.js';
@@ -148,9 +148,26 @@ export interface Decryption {
   cancel(): void;
 }
 
+/** Bytes handed to the decrypt worker and not yet dealt with, beyond which the page stops reading. */
+const DECRYPT_AHEAD = 3 * DEFAULT_CHUNK_SIZE;
+const PROGRESS_EVERY_MS = 100;
+
+async function httpError(res: Response): Promise<DocumentError> {
+  let message = 'This document could not be downloaded. Please try again.';
+  try {
+    const body = (await res.json()) as { message?: unknown };
+    if (typeof body.message === 'string' && body.message) message = body.message;
+  } catch {
+    // not JSON: keep the general sentence
+  }
+  return new DocumentError('http', message, res.status);
+}
+
 /**
- * Downloads and decrypts document `docId` in a worker. Resolves with the whole plaintext only after the
- * decryptor saw the final chunk; rejects with a DocumentError otherwise.
+ * Downloads document `docId` and decrypts it in a worker as it arrives. The page reads the response and
+ * hands its bytes to the worker (a few chunks ahead at most, so memory stays small), and keeps each
+ * plaintext chunk the worker sends back in the browser's blob storage. Resolves with the whole plaintext
+ * only after the worker saw the final chunk; rejects with a DocumentError otherwise.
  */
 export function decryptDocument(
   docId: string,
@@ -158,36 +175,94 @@ export function decryptDocument(
   type: string,
   onProgress: (received: number, total: number) => void,
 ): Decryption {
+  const abort = new AbortController();
   let worker: Worker | null = null;
-  let rejectIt: (e: Error) => void = () => undefined;
+  let stop: (e: DocumentError) => void = () => undefined;
+
   const result = new Promise<Blob>((resolve, reject) => {
-    rejectIt = reject;
+    let settled = false;
+    const parts: Blob[] = [];
+    let ahead = 0;
+    let wake: (() => void) | null = null;
+    stop = (err) => {
+      if (settled) return;
+      settled = true;
+      abort.abort();
+      worker?.terminate();
+      wake?.();
+      reject(err);
+    };
+
     const w = startWorker(DECRYPT_WORKER_URL, 'heirloom-decrypt');
     worker = w;
     w.onmessage = (event: MessageEvent<DecryptReply>) => {
       const msg = event.data;
-      if (msg.type === 'progress') {
-        onProgress(msg.received, msg.total);
-        return;
-      }
-      w.terminate();
-      if (msg.type === 'done') resolve(msg.blob);
-      else if (msg.kind === 'crypto') reject(new DocumentError('crypto', DAMAGED_MESSAGE));
-      else reject(new DocumentError(msg.kind, msg.message, msg.status));
+      if (settled) return;
+      if (msg.type === 'plain') parts.push(new Blob([msg.bytes as Uint8Array<ArrayBuffer>]));
+      else if (msg.type === 'taken') {
+        ahead -= msg.bytes;
+        if (ahead <= DECRYPT_AHEAD) wake?.();
+      } else if (msg.type === 'done') {
+        settled = true;
+        w.terminate();
+        resolve(new Blob(parts, { type }));
+      } else if (msg.kind === 'crypto') stop(new DocumentError('crypto', DAMAGED_MESSAGE));
+      else stop(new DocumentError('worker', msg.message));
     };
     w.onerror = (event) => {
       event.preventDefault();
-      w.terminate();
-      reject(new DocumentError('worker', 'Decrypting stopped unexpectedly on this device. Nothing was saved.'));
+      stop(new DocumentError('worker', 'Decrypting stopped unexpectedly on this device. Nothing was saved.'));
     };
     const key = docKey.slice();
-    w.postMessage({ url: `/api/documents/${encodeURIComponent(docId)}/blob`, docKey: key, docId, type }, [key.buffer]);
+    w.postMessage({ type: 'start', docKey: key, docId } satisfies DecryptRequest, [key.buffer]);
+
+    const download = async () => {
+      let res: Response;
+      try {
+        res = await fetch(`/api/documents/${encodeURIComponent(docId)}/blob`, {
+          credentials: 'same-origin',
+          cache: 'no-store',
+          signal: abort.signal,
+        });
+      } catch {
+        throw new DocumentError('network', "Can't reach the Heirloom server. Check your connection and try again.");
+      }
+      if (!res.ok || !res.body) throw await httpError(res);
+      const total = Number(res.headers.get('Content-Length')) || 0;
+      const reader = res.body.getReader();
+      let received = 0;
+      let lastReport = 0;
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (settled) return;
+          if (done) break;
+          received += value.length;
+          ahead += value.length;
+          // a fresh buffer per read, holding just these bytes: hand it over without a copy
+          const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
+          w.postMessage({ type: 'bytes', bytes } satisfies DecryptRequest, [bytes.buffer as ArrayBuffer]);
+          const now = performance.now();
+          if (now - lastReport >= PROGRESS_EVERY_MS) {
+            lastReport = now;
+            onProgress(received, total);
+          }
+          while (ahead > DECRYPT_AHEAD && !settled) await new Promise<void>((r) => (wake = r));
+          wake = null;
+        }
+      } catch {
+        if (settled) return;
+        throw new DocumentError('network', 'The download was interrupted. Nothing was saved. Please try again.');
+      }
+      onProgress(received, total);
+      w.postMessage({ type: 'end' } satisfies DecryptRequest);
+    };
+    download().catch((err: unknown) =>
+      stop(err instanceof DocumentError ? err : new DocumentError('network', 'The download was interrupted. Nothing was saved. Please try again.')),
+    );
   });
   return {
     result,
-    cancel: () => {
-      (worker as Worker | null)?.terminate();
-      rejectIt(new DocumentError('cancelled', 'The download was cancelled.'));
-    },
+    cancel: () => stop(new DocumentError('cancelled', 'The download was cancelled.')),
   };
 }

@@ -13,16 +13,22 @@ export type EncryptReply =
   | { type: 'chunk'; bytes: Uint8Array; last: boolean }
   | { type: 'error'; message: string };
 
-/** Page → decrypt worker: fetch `url` and decrypt it as it arrives. */
-export interface DecryptRequest {
-  url: string;
-  docKey: Uint8Array;
-  docId: string;
-  /** Media type of the Blob made at the end. */
-  type: string;
-}
+/**
+ * Page → decrypt worker: `start` once, then the blob's bytes as they arrive (buffers transferred), then
+ * `end`. The page reads the network itself so the download never waits for a chunk to be decrypted.
+ */
+export type DecryptRequest =
+  | { type: 'start'; docKey: Uint8Array; docId: string }
+  | { type: 'bytes'; bytes: Uint8Array }
+  | { type: 'end' };
 
+/**
+ * Decrypt worker → page: each authenticated plaintext chunk (buffer transferred), `taken` after each
+ * `bytes` message (how many bytes it has dealt with, for flow control), `done` once the final chunk has
+ * been seen, or an error (then nothing more).
+ */
 export type DecryptReply =
-  | { type: 'progress'; received: number; total: number }
-  | { type: 'done'; blob: Blob }
-  | { type: 'error'; kind: 'crypto' | 'http' | 'network' | 'worker'; status?: number; code?: string; message: string };
+  | { type: 'plain'; bytes: Uint8Array }
+  | { type: 'taken'; bytes: number }
+  | { type: 'done' }
+  | { type: 'error'; kind: 'crypto' | 'worker'; code?: string; message: string };

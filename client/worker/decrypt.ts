@@ -1,9 +1,13 @@
 /**
- * Downloads and decrypts one document off the main thread (flows.md "Documents": "download decrypts as it
- * streams"). The blob is fetched and fed to the crypto core's BlobDecryptor slice by slice; each plaintext
- * chunk is handed to the browser's blob storage at once (new Blob([chunk])), so the JS heap holds about
- * one chunk. Only when finish() has accepted the final chunk is the whole Blob sent to the page: a damaged
- * or cut-off document produces nothing but an error.
+ * Decrypts one document off the main thread (flows.md "Documents": "download decrypts as it streams").
+ * The page fetches the blob and hands its bytes over as they arrive; they are fed to the crypto core's
+ * BlobDecryptor and each authenticated plaintext chunk goes straight back (transferred, not copied).
+ * Only when finish() has accepted the final chunk does the page hear `done`: a damaged or cut-off
+ * document produces nothing but an error.
+ *
+ * Why the page reads the network and not this worker: while a chunk is being decrypted the worker cannot
+ * read, the browser's buffer for the response fills up and the download stalls; with the reading on
+ * another thread, transfer and decryption overlap.
  */
 import { ready } from '../crypto/sodium.js';
 import { BlobDecryptor } from '../crypto/document.js';
@@ -12,72 +16,46 @@ import { CryptoError } from '../crypto/errors.js';
 import type { DecryptReply, DecryptRequest } from './blob-messages.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
-const PROGRESS_EVERY_MS = 100;
 
-function reply(message: DecryptReply): void {
-  scope.postMessage(message);
+let decryptor: BlobDecryptor | undefined;
+let failed = false;
+// Messages are handled strictly one after the other: bytes must not overtake the `start` still waiting
+// for libsodium to load.
+let queue: Promise<void> = Promise.resolve();
+
+function send(plain: Uint8Array[]): void {
+  // libsodium hands out fresh ArrayBuffers holding exactly one chunk each: transfer them.
+  for (const bytes of plain) scope.postMessage({ type: 'plain', bytes } satisfies DecryptReply, [bytes.buffer as ArrayBuffer]);
 }
 
-async function errorOf(res: Response): Promise<DecryptReply> {
-  let message = 'This document could not be downloaded. Please try again.';
-  let code: string | undefined;
-  try {
-    const body = (await res.json()) as { error?: unknown; message?: unknown };
-    if (typeof body.message === 'string' && body.message) message = body.message;
-    if (typeof body.error === 'string') code = body.error;
-  } catch {
-    // not JSON: keep the general sentence
-  }
-  return { type: 'error', kind: 'http', status: res.status, code, message };
-}
-
-async function run(req: DecryptRequest): Promise<void> {
-  await ready();
-  const decryptor = new BlobDecryptor(req.docKey, req.docId);
-  memzero(req.docKey);
-  let res: Response;
-  try {
-    res = await fetch(req.url, { credentials: 'same-origin', cache: 'no-store' });
-  } catch {
-    reply({ type: 'error', kind: 'network', message: "Can't reach the Heirloom server. Check your connection and try again." });
+async function handle(msg: DecryptRequest): Promise<void> {
+  if (failed) return;
+  if (msg.type === 'start') {
+    await ready();
+    decryptor = new BlobDecryptor(msg.docKey, msg.docId);
+    memzero(msg.docKey);
     return;
   }
-  if (!res.ok || !res.body) {
-    reply(await errorOf(res));
-    return;
+  if (!decryptor) throw new Error('The decryption has not started.');
+  if (msg.type === 'bytes') {
+    send(decryptor.push(msg.bytes));
+    scope.postMessage({ type: 'taken', bytes: msg.bytes.length } satisfies DecryptReply);
+  } else {
+    send(decryptor.finish());
+    scope.postMessage({ type: 'done' } satisfies DecryptReply);
   }
-  const total = Number(res.headers.get('Content-Length')) || 0;
-  const parts: Blob[] = [];
-  const reader = res.body.getReader();
-  let received = 0;
-  let lastReport = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.length;
-      // libsodium hands out fresh ArrayBuffers (never shared), which is what Blob parts must be.
-      for (const plain of decryptor.push(value)) parts.push(new Blob([plain as Uint8Array<ArrayBuffer>]));
-      const now = performance.now();
-      if (now - lastReport >= PROGRESS_EVERY_MS) {
-        lastReport = now;
-        reply({ type: 'progress', received, total });
-      }
-    }
-  } catch (err) {
-    void reader.cancel().catch(() => undefined);
-    if (err instanceof CryptoError) throw err;
-    reply({ type: 'error', kind: 'network', message: 'The download was interrupted. Nothing was saved. Please try again.' });
-    return;
-  }
-  for (const plain of decryptor.finish()) parts.push(new Blob([plain as Uint8Array<ArrayBuffer>]));
-  reply({ type: 'progress', received, total });
-  reply({ type: 'done', blob: new Blob(parts, { type: req.type }) });
 }
 
 scope.onmessage = (event: MessageEvent<DecryptRequest>) => {
-  run(event.data).catch((err: unknown) => {
-    if (err instanceof CryptoError) reply({ type: 'error', kind: 'crypto', code: err.code, message: err.message });
-    else reply({ type: 'error', kind: 'worker', message: 'Decrypting this document failed on this device.' });
-  });
+  const msg = event.data;
+  queue = queue
+    .then(() => handle(msg))
+    .catch((err: unknown) => {
+      failed = true;
+      const reply: DecryptReply =
+        err instanceof CryptoError
+          ? { type: 'error', kind: 'crypto', code: err.code, message: err.message }
+          : { type: 'error', kind: 'worker', message: 'Decrypting this document failed on this device.' };
+      scope.postMessage(reply);
+    });
 };
