@@ -83,9 +83,11 @@ export class RawChromium {
   }
 
   async close(): Promise<void> {
-    this.#proc.kill('SIGTERM');
-    await new Promise((r) => this.#proc.once('exit', r));
-    rmSync(this.#profile, { recursive: true, force: true });
+    const exited = new Promise((r) => this.#proc.once('exit', r));
+    await this.send('Browser.close').catch(() => this.#proc.kill('SIGTERM'));
+    await exited;
+    // its helper processes may still be writing to the profile for a moment
+    rmSync(this.#profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   }
 }
 

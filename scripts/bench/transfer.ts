@@ -19,11 +19,9 @@ import { tusMetadata } from '../../test/helpers/documents.js';
 import {
   blobSize,
   exportUnlockedKeys,
-  fromB64,
   newDocKey,
   sealDocMeta,
   toB64,
-  unwrapDocKeyForOwner,
   wrapDocKeyForOwner,
   type UnlockedKeys,
 } from '../../client/crypto/index.js';
@@ -31,7 +29,8 @@ import { EncryptedSource } from '../../client/pages/documents-workers.js';
 import { RawChromium, type RawPage } from './raw-chromium.js';
 import { MiB, mbps, rssOf, startServerProcess, table } from './shared.js';
 
-const BIG = 1024 * MiB;
+/** 1 GiB; BENCH_TRANSFER_MIB sets another size for a quick look. */
+const BIG = Number(process.env.BENCH_TRANSFER_MIB ?? 1024) * MiB;
 /** Chromium's network emulation: what a family's wired LAN gives (1 Gbit/s each way, no added latency). */
 const LAN = { offline: false, latency: 0, downloadThroughput: 1e9 / 8, uploadThroughput: 1e9 / 8 };
 
@@ -45,7 +44,7 @@ interface Setup {
   stop: () => Promise<void>;
 }
 
-async function setUp(): Promise<Setup> {
+export async function setUp(): Promise<Setup> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-'));
   const env = { HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_DEFAULT_QUOTA_MIB: '16384' };
   const config = loadConfig(env);
@@ -63,6 +62,8 @@ async function setUp(): Promise<Setup> {
   if (!sid) throw new Error('no session cookie');
 
   const browser = await RawChromium.launch();
+  // the panel saves what it decrypted: not to this machine's disk
+  await browser.send('Browser.setDownloadBehavior', { behavior: 'deny' });
   await browser.send('Storage.setCookies', { cookies: [{ name: 'heirloom.sid', value: sid, url: server.url }] });
   const page = await browser.newPage();
   await page.goto(`${server.url}/login`);
@@ -90,7 +91,7 @@ async function setUp(): Promise<Setup> {
   };
 }
 
-function randomFile(dir: string, name: string, size: number): string {
+export function randomFile(dir: string, name: string, size: number): string {
   const file = path.join(dir, name);
   const fd = openSync(file, 'w');
   for (let done = 0; done < size; done += 64 * MiB) writeSync(fd, randomBytes(Math.min(64 * MiB, size - done)));
@@ -99,7 +100,7 @@ function randomFile(dir: string, name: string, size: number): string {
 }
 
 /** The real encrypt worker over the whole file from disk, as fast as the page can take its pieces. */
-async function encryptOnly(page: RawPage, file: string): Promise<number> {
+export async function encryptOnly(page: RawPage, file: string): Promise<number> {
   await page.setInputFiles('#bench-file', [file]);
   return page.evaluate<number>(`new Promise((resolve, reject) => {
     const file = document.getElementById('bench-file').files[0];
@@ -116,7 +117,7 @@ async function encryptOnly(page: RawPage, file: string): Promise<number> {
 }
 
 /** Upload through the page's own picker; samples the server's RSS and the page's JS heap meanwhile. */
-async function uploadThroughPage(s: Setup, file: string) {
+export async function uploadThroughPage(s: Setup, file: string) {
   const count = await s.page.evaluate<number>(`document.querySelectorAll('[data-upload][data-upload-state="done"]').length`);
   const rss0 = rssOf(s.pid);
   const heap0 = await s.page.heapUsed();
@@ -149,7 +150,7 @@ async function uploadThroughPage(s: Setup, file: string) {
  * A plain upload of ciphertext already made (the stored blob of an earlier upload, as a file from disk),
  * by the same protocol and in requests of the same size as the page's, with no encryption in the way.
  */
-async function plainUpload(s: Setup, blobFile: string): Promise<number> {
+export async function plainUpload(s: Setup, blobFile: string): Promise<number> {
   const id = randomUUID();
   const docKey = newDocKey();
   const meta = { name: 'plain.bin', type: 'application/octet-stream', size: BIG, modified: Date.now(), tags: [] };
@@ -182,20 +183,25 @@ async function plainUpload(s: Setup, blobFile: string): Promise<number> {
   })()`);
 }
 
-/** Download + decrypt through the page's decrypt worker, and a plain download of the same blob. */
-async function download(s: Setup, id: string) {
-  const info = await s.client.get(`/api/documents/${id}`);
-  const docKey = unwrapDocKeyForOwner(s.keys.accountKey, fromB64(info.body.document.keyWrap), id, s.client.userId);
+/**
+ * Download + decrypt through the document panel's own Download button (the page streams the blob to its
+ * decrypt worker), timed until the panel holds the verified plaintext; and a plain download of the same blob.
+ */
+export async function download(s: Setup, id: string) {
   const url = `/api/documents/${id}/blob`;
-  const decryptMs = await s.page.evaluate<number>(`new Promise((resolve, reject) => {
-    const w = new Worker('/assets/decrypt-worker.js', { type: 'module' });
-    const t0 = performance.now();
-    w.onmessage = (e) => {
-      if (e.data.type === 'done') { w.terminate(); resolve(performance.now() - t0); }
-      else if (e.data.type === 'error') reject(new Error(e.data.message));
-    };
-    w.postMessage({ url: ${JSON.stringify(url)}, docKey: new Uint8Array(${JSON.stringify([...docKey])}), docId: ${JSON.stringify(id)}, type: 'application/octet-stream' });
-  })`);
+  await s.page.evaluate(`document.querySelector('tr[data-doc-row][data-doc-id="${id}"] [data-doc-open]').click()`);
+  await s.page.waitFor(`document.querySelector('dialog[data-doc-panel][open][data-doc-id="${id}"]')`);
+  const t0 = performance.now();
+  await s.page.evaluate(`document.querySelector('dialog[data-doc-panel] [data-doc-download]').click()`);
+  await s.page.waitFor(
+    `['ready', 'damaged', 'error'].includes(document.querySelector('dialog[data-doc-panel]').dataset.docState)`,
+    15 * 60_000,
+    50,
+  );
+  const decryptMs = performance.now() - t0;
+  const state = await s.page.evaluate<string>(`document.querySelector('dialog[data-doc-panel]').dataset.docState`);
+  if (state !== 'ready') throw new Error(`the download ended ${state}`);
+  await s.page.evaluate(`document.querySelector('dialog[data-doc-panel]').close()`);
   const plainMs = await s.page.evaluate<number>(`(async () => {
     const t0 = performance.now();
     const reader = (await fetch(${JSON.stringify(url)})).body.getReader();
