@@ -342,6 +342,44 @@ describe('documents in the browser: upload, preview, download, edit, trash', fun
     await expectNoProblems(tab);
   });
 
+  it('resumes by itself when the connection drops in the middle of a request, and the document arrives byte for byte', async () => {
+    await backToDocuments();
+    const name = `${marker}-resume-me.bin`;
+    const content = filler(40 * MiB, 9);
+    const file = write(name, content);
+    const row = uploadRow(name);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const conditions = (offline: boolean, uploadThroughput: number) =>
+      cdp.send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput });
+    let lostAt = 0;
+    try {
+      await conditions(false, 8 * MiB);
+      await page.setInputFiles('[data-upload-input]', file);
+      // well into the second request (each carries four 4 MiB chunks), so it is cut half-way
+      await page.waitForFunction(
+        ([sel, past]) => Number(document.querySelector<HTMLElement>(sel)?.dataset.uploadSent ?? 0) > past,
+        [row, 20 * MiB] as const,
+        { polling: 20 },
+      );
+      await conditions(true, 8 * MiB);
+      await page.waitForFunction((sel) => /Connection lost/.test(document.querySelector(`${sel} [data-upload-status]`)?.textContent ?? ''), row);
+      lostAt = Number(await page.getAttribute(row, 'data-upload-sent'));
+      await conditions(false, -1);
+      await page.waitForSelector(`${row}[data-upload-state="done"]`, { timeout: 120_000 });
+    } finally {
+      await conditions(false, -1);
+      await cdp.detach();
+    }
+    expect(lostAt, 'bytes sent when the connection dropped').to.be.above(16 * MiB).and.below(content.length);
+    const id = (await page.getAttribute(row, 'data-doc-id'))!;
+    const api = await download(client, keys, userId, id);
+    expect(api.plaintext.length).to.equal(content.length);
+    expect(sha256(api.plaintext)).to.equal(sha256(content));
+    expect(uploadsLeft(t.dataDir), 'uploads folder').to.deep.equal([]);
+    await expectNoProblems(tab);
+  });
+
   it('never writes a file name or a marker from a file\'s content to the data folder or the log', async () => {
     expect(t.logs(), 'the log has content').to.contain('/api/uploads');
     expect(names.length).to.be.at.least(10);
