@@ -32,8 +32,8 @@ function startWorker(url: string, name: string): Worker {
 /**
  * The encrypted blob of one file, as tus-js-client's upload source (its `fileReader` option). The worker
  * encrypts one piece at a time: the header with the first chunk, then one chunk each time. Each PATCH
- * carries up to PIECES_PER_REQUEST whole pieces (docs/api.md "Uploading"): fewer, larger requests, because
- * every request costs the browser a fixed round of work besides its bytes. While one request is being
+ * carries the pieces ready by then, up to PIECES_PER_REQUEST (docs/api.md "Uploading"): fewer, larger
+ * requests, because every request costs the browser a fixed round of work besides its bytes. While one request is being
  * sent, the worker already encrypts the pieces of the next one; nothing else is kept, so memory stays at
  * about two requests' worth whatever the file's size, and a retry after a dropped connection (tus asks the
  * server for its offset) always falls inside the request still held.
@@ -43,7 +43,7 @@ function startWorker(url: string, name: string): Worker {
  * spent ones piled up (1 GB of them for a 1 GB file) until the browser's blob storage refused more.
  */
 export class EncryptedSource {
-  /** Encrypted pieces (4 MiB chunks) sent in one PATCH. */
+  /** Encrypted pieces (4 MiB chunks) sent in one PATCH, at most. */
   static readonly PIECES_PER_REQUEST = 4;
   /** The largest piece: the header and a full first chunk. */
   static readonly MAX_PIECE = BLOB_HEADER_BYTES + DEFAULT_CHUNK_SIZE + CHUNK_OVERHEAD;
@@ -56,8 +56,8 @@ export class EncryptedSource {
   readonly #pieceCount: number;
   /** The pieces of the request being sent, kept until tus moves past them. */
   #held: { start: number; end: number; blob: Blob } | null = null;
-  /** Pieces asked of the worker and not yet handed to tus, in order. */
-  readonly #ahead: Promise<Blob>[] = [];
+  /** Pieces asked of the worker and not yet handed to tus, in order; `ready` once encrypted. */
+  readonly #ahead: { piece: Promise<Blob>; ready?: Blob }[] = [];
   #asked = 0;
   #stopped = false;
 
@@ -92,10 +92,13 @@ export class EncryptedSource {
     this.#held = null; // the server has everything before `start`
     const parts: Blob[] = [];
     let end = start;
+    // Wait for the next piece, then take those already encrypted behind it (up to a full request): when the
+    // network is slower the requests are full, when the encryption is slower the network never waits.
     while (parts.length < EncryptedSource.PIECES_PER_REQUEST && end < this.size) {
-      const next = this.#ahead.shift();
-      if (!next) break;
-      const piece = await next;
+      const next = this.#ahead[0];
+      if (!next || (parts.length > 0 && !next.ready)) break;
+      this.#ahead.shift();
+      const piece = next.ready ?? (await next.piece);
       parts.push(piece);
       end += piece.size;
       this.#topUp();
@@ -120,7 +123,9 @@ export class EncryptedSource {
   #topUp(): void {
     while (this.#ahead.length < EncryptedSource.PIECES_PER_REQUEST && this.#asked < this.#pieceCount) {
       this.#asked++;
-      this.#ahead.push(this.#pull());
+      const entry: { piece: Promise<Blob>; ready?: Blob } = { piece: this.#pull() };
+      entry.piece.then((blob) => (entry.ready = blob), () => undefined);
+      this.#ahead.push(entry);
     }
   }
 
