@@ -31,6 +31,7 @@ import {
   type DocMeta,
 } from './document.js';
 import { getSodium } from './sodium.js';
+import { sodiumModule, type WasmHeap } from './wasm.js';
 
 /** A document's two envelopes as stored for its owner, in URL-safe base64 as the server sends them. */
 export interface OwnerDocEnvelopes {
@@ -39,15 +40,8 @@ export interface OwnerDocEnvelopes {
   meta: string;
 }
 
-/**
- * The few exports of libsodium's WebAssembly module used here (libsodium.js exposes the module as
- * `sodium.libsodium`; its wrapper functions are built on exactly these). Pointers and sizes are 32-bit; a
- * 64-bit number is passed as two halves, low first.
- */
-interface SodiumModule {
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(ptr: number): void;
+/** The functions of libsodium's own module used here (see wasm.ts). */
+interface SodiumModule extends WasmHeap {
   _crypto_aead_xchacha20poly1305_ietf_decrypt(
     m: number,
     mlenP: number,
@@ -65,20 +59,7 @@ interface SodiumModule {
   _sodium_unpad(unpaddedLenP: number, buf: number, paddedLen: number, blockSize: number): number;
 }
 
-const NEEDED = [
-  '_malloc',
-  '_free',
-  '_crypto_aead_xchacha20poly1305_ietf_decrypt',
-  '_crypto_kdf_derive_from_key',
-  '_sodium_unpad',
-] as const;
-
-function sodiumModule(): SodiumModule | null {
-  // libsodium.js does not declare `libsodium` in its types: check every function before relying on it
-  const m = (getSodium() as unknown as { libsodium?: Partial<SodiumModule> }).libsodium;
-  if (!m || !(m.HEAPU8 instanceof Uint8Array) || NEEDED.some((f) => typeof m[f] !== 'function')) return null;
-  return m as SodiumModule;
-}
+const NEEDED = ['_crypto_aead_xchacha20poly1305_ietf_decrypt', '_crypto_kdf_derive_from_key', '_sodium_unpad'] as const;
 
 const KEY_WRAP_BYTES = AEAD_OVERHEAD + DOC_KEY_BYTES;
 /** Any UUID: the associated data is made once around it, then each document's ID is written over it. */
@@ -152,7 +133,7 @@ export function openOwnDocMetas(
   docs: readonly OwnerDocEnvelopes[],
 ): (DocMeta | CryptoError)[] {
   const out = new Array<DocMeta | CryptoError>(docs.length);
-  const lib = sodiumModule();
+  const lib = sodiumModule<SodiumModule>(NEEDED);
   let maxMetaText = 0;
   for (const d of docs) if (typeof d.meta === 'string' && d.meta.length > maxMetaText) maxMetaText = d.meta.length;
   if (lib === null || !(accountKey instanceof Uint8Array) || accountKey.length !== AEAD_KEY_BYTES || !isUuid(userId) || maxMetaText === 0) {

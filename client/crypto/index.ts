@@ -1,4 +1,4 @@
-/** The Heirloom crypto core (docs: /work/shared/design/crypto.md, docs/format.md, docs/test-vectors/). */
+/** The Heirloom crypto core: keys, envelopes and document blobs (docs/format.md, docs/test-vectors/). */
 export * from './sodium.js';
 export * from './errors.js';
 export * from './encoding.js';

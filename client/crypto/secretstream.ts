@@ -12,12 +12,10 @@
  * a document abandoned half-way is wiped and freed when it is garbage-collected.
  */
 import { getSodium } from './sodium.js';
+import { sodiumModule, type WasmHeap } from './wasm.js';
 
-/** The exports of libsodium's WebAssembly module used here; a 64-bit length is passed as two halves. */
-interface StreamModule {
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(ptr: number): void;
+/** The functions of libsodium's own module used here (see wasm.ts); a 64-bit length is two halves. */
+interface StreamModule extends WasmHeap {
   _crypto_secretstream_xchacha20poly1305_push(
     state: number,
     c: number,
@@ -43,22 +41,10 @@ interface StreamModule {
   ): number;
 }
 
-const NEEDED = [
-  '_malloc',
-  '_free',
-  '_crypto_secretstream_xchacha20poly1305_push',
-  '_crypto_secretstream_xchacha20poly1305_pull',
-] as const;
+const NEEDED = ['_crypto_secretstream_xchacha20poly1305_push', '_crypto_secretstream_xchacha20poly1305_pull'] as const;
 
 /** 16-byte MAC + 1-byte tag added to every chunk. */
 const ABYTES = 17;
-
-function streamModule(): StreamModule | null {
-  // libsodium.js does not declare `libsodium` in its types: check every function before relying on it
-  const m = (getSodium() as unknown as { libsodium?: Partial<StreamModule> }).libsodium;
-  if (!m || !(m.HEAPU8 instanceof Uint8Array) || NEEDED.some((f) => typeof m[f] !== 'function')) return null;
-  return m as StreamModule;
-}
 
 interface Region {
   m: StreamModule;
@@ -83,7 +69,7 @@ export class StreamChunks {
 
   constructor(ad: Uint8Array) {
     this.#ad = ad.slice();
-    this.#m = streamModule();
+    this.#m = sodiumModule<StreamModule>(NEEDED);
   }
 
   /** Encrypts one chunk with `tag`; the ciphertext is 17 bytes longer (a new array). */
