@@ -83,6 +83,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.set('trust proxy', config.trustProxy);
   app.set('view engine', 'ejs');
   app.set('views', path.join(root, 'views'));
+  // Templates are compiled once, whatever NODE_ENV says: `npm start` at home is production too.
+  app.set('view cache', true);
   app.disable('x-powered-by');
 
   app.use(
