@@ -94,8 +94,11 @@ export class StreamChunks {
     return m.HEAPU8.slice(at.output, at.output + plain.length + ABYTES);
   }
 
-  /** Authenticates and decrypts one chunk: its plaintext (a new array) and tag, or false if it is not genuine. */
-  pull(state: unknown, cipher: Uint8Array): { message: Uint8Array; tag: number } | false {
+  /**
+   * Authenticates and decrypts one chunk: its plaintext and tag, or false if it is not genuine. The
+   * plaintext is a new array, or with `view` a view of the heap buffer valid until the next call or dispose().
+   */
+  pull(state: unknown, cipher: Uint8Array, view = false): { message: Uint8Array; tag: number } | false {
     const m = this.#m;
     if (!m) {
       return getSodium().crypto_secretstream_xchacha20poly1305_pull(state as never, cipher, this.#ad) as
@@ -118,7 +121,8 @@ export class StreamChunks {
     );
     if (rc !== 0) return false;
     const heap = m.HEAPU8;
-    return { message: heap.slice(at.output, at.output + cipher.length - ABYTES), tag: heap[at.tag] ?? -1 };
+    const end = at.output + cipher.length - ABYTES;
+    return { message: view ? heap.subarray(at.output, end) : heap.slice(at.output, end), tag: heap[at.tag] ?? -1 };
   }
 
   /** Wipes and frees the heap buffers (they may hold plaintext). Safe to call more than once. */

@@ -170,9 +170,8 @@ async function httpError(res: Response): Promise<DocumentError> {
 
 /**
  * Downloads document `docId` and decrypts it in a worker as it arrives. The page reads the response and
- * hands its bytes to the worker (a few chunks ahead at most, so memory stays small), and keeps each
- * plaintext chunk the worker sends back in the browser's blob storage. Resolves with the whole plaintext
- * only after the worker saw the final chunk; rejects with a DocumentError otherwise.
+ * hands its bytes to the worker (a few chunks ahead at most, so memory stays small). Resolves with the
+ * whole plaintext only after the worker saw the final chunk; rejects with a DocumentError otherwise.
  */
 export function decryptDocument(
   docId: string,
@@ -186,7 +185,6 @@ export function decryptDocument(
 
   const result = new Promise<Blob>((resolve, reject) => {
     let settled = false;
-    const parts: Blob[] = [];
     let ahead = 0;
     let wake: (() => void) | null = null;
     stop = (err) => {
@@ -203,14 +201,13 @@ export function decryptDocument(
     w.onmessage = (event: MessageEvent<DecryptReply>) => {
       const msg = event.data;
       if (settled) return;
-      if (msg.type === 'plain') parts.push(new Blob([msg.bytes as Uint8Array<ArrayBuffer>]));
-      else if (msg.type === 'taken') {
+      if (msg.type === 'taken') {
         ahead -= msg.bytes;
         if (ahead <= DECRYPT_AHEAD) wake?.();
       } else if (msg.type === 'done') {
         settled = true;
         w.terminate();
-        resolve(new Blob(parts, { type }));
+        resolve(msg.blob);
       } else if (msg.kind === 'crypto') stop(new DocumentError('crypto', DAMAGED_MESSAGE));
       else stop(new DocumentError('worker', msg.message));
     };
@@ -219,7 +216,7 @@ export function decryptDocument(
       stop(new DocumentError('worker', 'Decrypting stopped unexpectedly on this device. Nothing was saved.'));
     };
     const key = docKey.slice();
-    w.postMessage({ type: 'start', docKey: key, docId } satisfies DecryptRequest, [key.buffer]);
+    w.postMessage({ type: 'start', docKey: key, docId, mediaType: type } satisfies DecryptRequest, [key.buffer]);
 
     const download = async () => {
       let res: Response;

@@ -18,17 +18,15 @@ export type EncryptReply =
  * `end`. The page reads the network itself so the download never waits for a chunk to be decrypted.
  */
 export type DecryptRequest =
-  | { type: 'start'; docKey: Uint8Array; docId: string }
+  | { type: 'start'; docKey: Uint8Array; docId: string; /** of the Blob made at the end */ mediaType: string }
   | { type: 'bytes'; bytes: Uint8Array }
   | { type: 'end' };
 
 /**
- * Decrypt worker → page: each authenticated plaintext chunk (buffer transferred), `taken` after each
- * `bytes` message (how many bytes it has dealt with, for flow control), `done` once the final chunk has
- * been seen, or an error (then nothing more).
+ * Decrypt worker → page: `taken` after each `bytes` message (how many bytes it has dealt with, for flow
+ * control), then the whole plaintext once the final chunk has been verified, or an error (then nothing more).
  */
 export type DecryptReply =
-  | { type: 'plain'; bytes: Uint8Array }
   | { type: 'taken'; bytes: number }
-  | { type: 'done' }
+  | { type: 'done'; blob: Blob }
   | { type: 'error'; kind: 'crypto' | 'worker'; code?: string; message: string };

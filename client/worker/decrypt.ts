@@ -1,8 +1,9 @@
 /**
  * Decrypts one document off the main thread (flows.md "Documents": "download decrypts as it streams").
  * The page fetches the blob and hands its bytes over as they arrive; they are fed to the crypto core's
- * BlobDecryptor and each authenticated plaintext chunk goes straight back (transferred, not copied).
- * Only when finish() has accepted the final chunk does the page hear `done`: a damaged or cut-off
+ * BlobDecryptor and each authenticated plaintext chunk is put straight into the browser's blob storage
+ * (new Blob([chunk]) copies it out of the decryptor's buffer), so the JS heap holds about one chunk. Only
+ * when finish() has accepted the final chunk is the whole Blob sent to the page: a damaged or cut-off
  * document produces nothing but an error.
  *
  * Why the page reads the network and not this worker: while a chunk is being decrypted the worker cannot
@@ -18,14 +19,16 @@ import type { DecryptReply, DecryptRequest } from './blob-messages.js';
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 let decryptor: BlobDecryptor | undefined;
+let mediaType = 'application/octet-stream';
+const parts: Blob[] = [];
 let failed = false;
 // Messages are handled strictly one after the other: bytes must not overtake the `start` still waiting
 // for libsodium to load.
 let queue: Promise<void> = Promise.resolve();
 
-function send(plain: Uint8Array[]): void {
-  // libsodium hands out fresh ArrayBuffers holding exactly one chunk each: transfer them.
-  for (const bytes of plain) scope.postMessage({ type: 'plain', bytes } satisfies DecryptReply, [bytes.buffer as ArrayBuffer]);
+/** Keeps one authenticated chunk: a view of the decryptor's buffer, copied into a Blob at once. */
+function keep(plain: Uint8Array): void {
+  parts.push(new Blob([plain as Uint8Array<ArrayBuffer>]));
 }
 
 async function handle(msg: DecryptRequest): Promise<void> {
@@ -34,15 +37,16 @@ async function handle(msg: DecryptRequest): Promise<void> {
     await ready();
     decryptor = new BlobDecryptor(msg.docKey, msg.docId);
     memzero(msg.docKey);
+    mediaType = msg.mediaType;
     return;
   }
   if (!decryptor) throw new Error('The decryption has not started.');
   if (msg.type === 'bytes') {
-    send(decryptor.push(msg.bytes));
+    decryptor.push(msg.bytes, keep);
     scope.postMessage({ type: 'taken', bytes: msg.bytes.length } satisfies DecryptReply);
   } else {
-    send(decryptor.finish());
-    scope.postMessage({ type: 'done' } satisfies DecryptReply);
+    decryptor.finish(keep);
+    scope.postMessage({ type: 'done', blob: new Blob(parts, { type: mediaType }) } satisfies DecryptReply);
   }
 }
 

@@ -21,6 +21,8 @@ export class RawChromium {
   readonly #out: Writable;
   readonly #pending = new Map<number, { resolve: (v: Json) => void; reject: (e: Error) => void }>();
   #nextId = 1;
+  /** DevTools events (messages without an id), for a benchmark that asks for some. */
+  onEvent: ((event: { method: string; params: Json; sessionId?: string }) => void) | undefined;
 
   private constructor(proc: ChildProcess, profile: string) {
     this.#proc = proc;
@@ -33,6 +35,7 @@ export class RawChromium {
       while ((end = buffered.indexOf('\0')) >= 0) {
         const msg = JSON.parse(buffered.slice(0, end)) as { id?: number; result?: Json; error?: { message: string } };
         buffered = buffered.slice(end + 1);
+        if (msg.id === undefined) this.onEvent?.(msg as unknown as { method: string; params: Json; sessionId?: string });
         const waiting = msg.id === undefined ? undefined : this.#pending.get(msg.id);
         if (!waiting || msg.id === undefined) continue;
         this.#pending.delete(msg.id);

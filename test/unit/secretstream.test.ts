@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { getSodium, ready, utf8 } from '../../client/crypto/index.js';
+import { BlobDecryptor, CryptoError, encryptBlob, getSodium, newDocKey, ready, utf8 } from '../../client/crypto/index.js';
 import { StreamChunks } from '../../client/crypto/secretstream.js';
 
 /**
@@ -81,4 +81,42 @@ describe('secretstream chunks on the WebAssembly heap', () => {
       expect(r && Buffer.from(r.message).equals(Buffer.from(p))).to.equal(true);
     }
   });
+
+  describe('BlobDecryptor handing out views of its buffer', () => {
+    const id = '6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f';
+    const CHUNK = 64 * 1024;
+
+    it('gives the same plaintext as the copying path, and wipes its buffer once the document is done', () => {
+      const key = newDocKey();
+      const plain = new Uint8Array(randomBytes(3 * CHUNK + 5));
+      const blob = encryptBlob(key, id, plain, CHUNK);
+      const got: Uint8Array[] = [];
+      const views: Uint8Array[] = [];
+      const d = new BlobDecryptor(key, id);
+      const use = (view: Uint8Array) => {
+        views.push(view);
+        got.push(view.slice());
+      };
+      for (let i = 0; i < blob.length; i += 10_000) expect(d.push(blob.subarray(i, i + 10_000), use)).to.deep.equal([]);
+      expect(d.finish(use)).to.deep.equal([]);
+      expect(Buffer.concat(got).equals(Buffer.from(plain))).to.equal(true);
+      expect(views).to.have.length(4);
+      // the views pointed into the decryptor's buffer, which now holds no plaintext
+      for (const v of views) {
+        expect(v.length, 'a view still over the heap').to.be.above(0);
+        expect(v.every((b) => b === 0)).to.equal(true);
+      }
+    });
+
+    it('never hands out a chunk that failed to authenticate', () => {
+      const key = newDocKey();
+      const blob = encryptBlob(key, id, new Uint8Array(randomBytes(2 * CHUNK)), CHUNK);
+      blob[32 + CHUNK + 17 + 100] ^= 1; // inside the second chunk
+      const seen: number[] = [];
+      const d = new BlobDecryptor(key, id);
+      expect(() => d.push(blob, (v) => seen.push(v.length))).to.throw(CryptoError);
+      expect(seen).to.deep.equal([CHUNK]);
+    });
+  });
 });
+
