@@ -51,3 +51,16 @@ export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
+
+/** The whole machine's CPU time so far, busy and total, in clock ticks (from /proc/stat). */
+export function cpuTicks(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** How many cores' worth of CPU the machine was busy with, on average, between two readings. */
+export function coresBusy(from: { busy: number; total: number }, to: { busy: number; total: number }, cores: number): number {
+  return to.total > from.total ? ((to.busy - from.busy) / (to.total - from.total)) * cores : NaN;
+}
