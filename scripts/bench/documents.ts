@@ -11,19 +11,9 @@ import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import sodium from 'libsodium-wrappers-sumo';
-import { loadConfig } from '../../server/config.js';
-import { openDataFolder } from '../../server/bootstrap.js';
-import { createServices } from '../../server/app.js';
-import { createLogger } from '../../server/logger.js';
 import { TestClient } from '../../test/helpers/client.js';
-import {
-  blobSize,
-  exportUnlockedKeys,
-  fromB64,
-  unwrapDocKeyForOwner,
-  type UnlockedKeys,
-} from '../../client/crypto/index.js';
-import { MiB, mbps, rssOf, startServerProcess, table } from './shared.js';
+import { exportUnlockedKeys, type UnlockedKeys } from '../../client/crypto/index.js';
+import { MiB, benchVault, table } from './shared.js';
 
 const CRYPTO_MIB = 512;
 const BIG = 1024 * MiB;
@@ -40,28 +30,14 @@ export interface Setup {
 }
 
 export async function setUp(browser: Browser): Promise<Setup> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-'));
-  const env = { HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_DEFAULT_QUOTA_MIB: '8192' };
-  const config = loadConfig(env);
-  const data = await openDataFolder(config);
-  const services = createServices({ config, db: data.db, serverKey: data.serverKey, logger: createLogger('silent') });
-  const invite = await services.registration.createInvitation({ isAdmin: true });
-  await data.db.destroy();
-
-  const server = await startServerProcess(dataDir, env);
-  const client = new TestClient(server.url);
-  const { res, account } = await client.register(invite.token, 'bench', 'benchmark passphrase here');
-  if (res.status !== 201 || !account) throw new Error(`registration failed: ${res.status}`);
-  const cookie = String((await client.agent.get('/')).request.cookies ?? '');
-  const sid = /heirloom\.sid=([^;]+)/.exec(cookie)?.[1];
-  if (!sid) throw new Error('no session cookie');
+  const { dataDir, server, client, keys, sid } = await benchVault(8192);
 
   const context = await browser.newContext({ acceptDownloads: true });
   await context.addCookies([{ name: 'heirloom.sid', value: sid, url: server.url }]);
   await context.addInitScript((keys: string) => {
     sessionStorage.setItem('heirloom.keys', keys);
     sessionStorage.setItem('heirloom.lastActive', String(Date.now()));
-  }, exportUnlockedKeys(account.keys));
+  }, exportUnlockedKeys(keys));
   const page = await context.newPage();
   // the bare push loop, served from the app's own origin so the page's CSP allows it
   const bundle = await build({
@@ -80,7 +56,7 @@ export async function setUp(browser: Browser): Promise<Setup> {
     url: server.url,
     pid: server.proc.pid ?? 0,
     client,
-    keys: account.keys,
+    keys,
     userId: client.userId,
     page,
     dataDir,

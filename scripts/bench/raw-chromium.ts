@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { CHROMIUM, ensureChromium } from '../../test/e2e/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, ensureChromium } from '../../test/e2e/browser.js';
 
 type Json = Record<string, unknown>;
 
@@ -52,13 +52,7 @@ export class RawChromium {
       CHROMIUM,
       [
         '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
+        ...CHROMIUM_ARGS,
         '--remote-debugging-pipe',
         `--user-data-dir=${profile}`,
         'about:blank',

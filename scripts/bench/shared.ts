@@ -1,6 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../server/config.js';
+import { openDataFolder } from '../../server/bootstrap.js';
+import { createServices } from '../../server/app.js';
+import { createLogger } from '../../server/logger.js';
+import { TestClient } from '../../test/helpers/client.js';
+import type { UnlockedKeys } from '../../client/crypto/index.js';
 
 export const MiB = 1024 * 1024;
 
@@ -63,4 +71,33 @@ export function cpuTicks(): { busy: number; total: number } {
 /** How many cores' worth of CPU the machine was busy with, on average, between two readings. */
 export function coresBusy(from: { busy: number; total: number }, to: { busy: number; total: number }, cores: number): number {
   return to.total > from.total ? ((to.busy - from.busy) / (to.total - from.total)) * cores : NaN;
+}
+
+/**
+ * A fresh data folder with one registered person (an admin), the real server on it as its own process,
+ * and that person's session cookie, for a browser to use.
+ */
+export async function benchVault(quotaMiB: number): Promise<{
+  dataDir: string;
+  server: { proc: ChildProcess; url: string };
+  client: TestClient;
+  keys: UnlockedKeys;
+  sid: string;
+}> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-'));
+  const env = { HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_DEFAULT_QUOTA_MIB: String(quotaMiB) };
+  const config = loadConfig(env);
+  const data = await openDataFolder(config);
+  const services = createServices({ config, db: data.db, serverKey: data.serverKey, logger: createLogger('silent') });
+  const invite = await services.registration.createInvitation({ isAdmin: true });
+  await data.db.destroy();
+
+  const server = await startServerProcess(dataDir, env);
+  const client = new TestClient(server.url);
+  const { res, account } = await client.register(invite.token, 'bench', 'benchmark passphrase here');
+  if (res.status !== 201 || !account) throw new Error(`registration failed: ${res.status}`);
+  const cookie = String((await client.agent.get('/')).request.cookies ?? '');
+  const sid = /heirloom\.sid=([^;]+)/.exec(cookie)?.[1];
+  if (!sid) throw new Error('no session cookie');
+  return { dataDir, server, client, keys: account.keys, sid };
 }

@@ -8,12 +8,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../server/config.js';
-import { openDataFolder } from '../../server/bootstrap.js';
-import { createServices } from '../../server/app.js';
-import { createLogger } from '../../server/logger.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { tusMetadata } from '../../test/helpers/documents.js';
 import {
@@ -27,8 +23,7 @@ import {
 } from '../../client/crypto/index.js';
 import { EncryptedSource } from '../../client/pages/documents-workers.js';
 import { RawChromium, type RawPage } from './raw-chromium.js';
-import { availableParallelism } from 'node:os';
-import { MiB, coresBusy, cpuTicks, mbps, rssOf, startServerProcess, table } from './shared.js';
+import { MiB, coresBusy, cpuTicks, mbps, rssOf, table, benchVault } from './shared.js';
 
 /** 1 GiB; BENCH_TRANSFER_MIB sets another size for a quick look. */
 const BIG = Number(process.env.BENCH_TRANSFER_MIB ?? 1024) * MiB;
@@ -46,21 +41,7 @@ interface Setup {
 }
 
 export async function setUp(): Promise<Setup> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-'));
-  const env = { HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_DEFAULT_QUOTA_MIB: '16384' };
-  const config = loadConfig(env);
-  const data = await openDataFolder(config);
-  const services = createServices({ config, db: data.db, serverKey: data.serverKey, logger: createLogger('silent') });
-  const invite = await services.registration.createInvitation({ isAdmin: true });
-  await data.db.destroy();
-
-  const server = await startServerProcess(dataDir, env);
-  const client = new TestClient(server.url);
-  const { res, account } = await client.register(invite.token, 'bench', 'benchmark passphrase here');
-  if (res.status !== 201 || !account) throw new Error(`registration failed: ${res.status}`);
-  const cookie = String((await client.agent.get('/')).request.cookies ?? '');
-  const sid = /heirloom\.sid=([^;]+)/.exec(cookie)?.[1];
-  if (!sid) throw new Error('no session cookie');
+  const { dataDir, server, client, keys, sid } = await benchVault(16384);
 
   const browser = await RawChromium.launch();
   // the panel saves what it decrypted: not to this machine's disk
@@ -69,7 +50,7 @@ export async function setUp(): Promise<Setup> {
   const page = await browser.newPage();
   await page.goto(`${server.url}/login`);
   await page.evaluate(
-    `sessionStorage.setItem('heirloom.keys', ${JSON.stringify(exportUnlockedKeys(account.keys))});` +
+    `sessionStorage.setItem('heirloom.keys', ${JSON.stringify(exportUnlockedKeys(keys))});` +
       `sessionStorage.setItem('heirloom.lastActive', String(Date.now()))`,
   );
   await page.goto(`${server.url}/documents`);
@@ -80,7 +61,7 @@ export async function setUp(): Promise<Setup> {
     url: server.url,
     pid: server.proc.pid ?? 0,
     client,
-    keys: account.keys,
+    keys,
     page,
     dataDir,
     stop: async () => {

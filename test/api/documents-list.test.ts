@@ -3,16 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember, type TestClient } from '../helpers/client.js';
 import { ready } from '../../client/crypto/index.js';
+import type { DocumentView } from '../../server/services/documents.js';
 
-interface View {
-  id: string;
-  size: number;
-  meta: string;
-  keyWrap: string;
-  createdAt: number;
-  updatedAt: number;
-  deletedAt: number | null;
-}
+type View = DocumentView;
 
 /** The JSON in the page's data island (views/pages/documents/index.ejs). */
 function island(html: string): string {
