@@ -43,6 +43,14 @@ function fallbackMessage(status: number): string {
   return FALLBACK[status] ?? 'The server had a problem. Please try again in a moment.';
 }
 
+/** The ApiError of a failed answer: the server's own code and sentence when its JSON body has them. */
+export function apiErrorOf(status: number, body: unknown): ApiError {
+  const obj = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+  const code = typeof obj.error === 'string' ? obj.error : `http_${status}`;
+  const message = typeof obj.message === 'string' && obj.message ? obj.message : fallbackMessage(status);
+  return new ApiError(status, code, message);
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -74,10 +82,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   if (typeof obj.csrfToken === 'string' && obj.csrfToken) setCsrfToken(obj.csrfToken);
 
   if (!res.ok) {
-    const code = typeof obj.error === 'string' ? obj.error : `http_${res.status}`;
-    const message = typeof obj.message === 'string' && obj.message ? obj.message : fallbackMessage(res.status);
-    if (res.status === 401 && code === 'unauthenticated') onUnauthenticated();
-    throw new ApiError(res.status, code, message);
+    const err = apiErrorOf(res.status, data);
+    if (res.status === 401 && err.code === 'unauthenticated') onUnauthenticated();
+    throw err;
   }
   if (data === null) {
     throw new ApiError(res.status, 'unexpected', 'The server answered in an unexpected way. Please reload the page.');

@@ -3,6 +3,7 @@
  * the decrypting download (client/worker/decrypt.ts).
  */
 import { BLOB_HEADER_BYTES, CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, blobSize, chunkCount } from '../crypto/index.js';
+import { apiErrorOf } from './api.js';
 import type { DecryptReply, DecryptRequest, EncryptReply, EncryptRequest } from '../worker/blob-messages.js';
 
 export const ENCRYPT_WORKER_URL = '/assets/encrypt-worker.js';
@@ -158,14 +159,8 @@ const DECRYPT_AHEAD = 3 * DEFAULT_CHUNK_SIZE;
 const PROGRESS_EVERY_MS = 100;
 
 async function httpError(res: Response): Promise<DocumentError> {
-  let message = 'This document could not be downloaded. Please try again.';
-  try {
-    const body = (await res.json()) as { message?: unknown };
-    if (typeof body.message === 'string' && body.message) message = body.message;
-  } catch {
-    // not JSON: keep the general sentence
-  }
-  return new DocumentError('http', message, res.status);
+  const body: unknown = await res.json().catch(() => null);
+  return new DocumentError('http', apiErrorOf(res.status, body).message, res.status);
 }
 
 /**
@@ -180,24 +175,21 @@ export function decryptDocument(
   onProgress: (received: number, total: number) => void,
 ): Decryption {
   const abort = new AbortController();
-  let worker: Worker | null = null;
   let stop: (e: DocumentError) => void = () => undefined;
 
   const result = new Promise<Blob>((resolve, reject) => {
     let settled = false;
     let ahead = 0;
     let wake: (() => void) | null = null;
+    const w = startWorker(DECRYPT_WORKER_URL, 'heirloom-decrypt');
     stop = (err) => {
       if (settled) return;
       settled = true;
       abort.abort();
-      worker?.terminate();
+      w.terminate();
       wake?.();
       reject(err);
     };
-
-    const w = startWorker(DECRYPT_WORKER_URL, 'heirloom-decrypt');
-    worker = w;
     w.onmessage = (event: MessageEvent<DecryptReply>) => {
       const msg = event.data;
       if (settled) return;
