@@ -3,8 +3,7 @@
  * Node, a 1 GiB encrypt + upload and download + decrypt through the real page and workers, and memory of the
  * server process and of the page. The list page with 10,000 documents is scripts/bench/list.ts.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -13,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import sodium from 'libsodium-wrappers-sumo';
 import { TestClient } from '../../test/helpers/client.js';
 import { exportUnlockedKeys, type UnlockedKeys } from '../../client/crypto/index.js';
-import { MiB, benchVault, table } from './shared.js';
+import { MiB, benchVault, randomFile, table } from './shared.js';
 
 const CRYPTO_MIB = 512;
 const BIG = 1024 * MiB;
@@ -171,10 +170,7 @@ export async function documentBenchmarks(browser: Browser): Promise<string> {
   const s = await setUp(browser);
   const tmp = mkdtempSync(path.join(tmpdir(), 'heirloom-bench-files-'));
   try {
-    const file = path.join(tmp, 'crypto.bin');
-    const fd = openSync(file, 'w');
-    for (let i = 0; i < CRYPTO_MIB / 64; i++) writeSync(fd, randomBytes(64 * MiB));
-    closeSync(fd);
+    const file = randomFile(tmp, 'crypto.bin', CRYPTO_MIB * MiB);
     return cryptoTable(await browserCrypto(s.page, file), await nodeCrypto());
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -100,4 +101,13 @@ export async function benchVault(quotaMiB: number): Promise<{
   const sid = /heirloom\.sid=([^;]+)/.exec(cookie)?.[1];
   if (!sid) throw new Error('no session cookie');
   return { dataDir, server, client, keys: account.keys, sid };
+}
+
+/** A file of `size` random bytes in `dir` (random, so nothing on the way can compress it). */
+export function randomFile(dir: string, name: string, size: number): string {
+  const file = path.join(dir, name);
+  const fd = openSync(file, 'w');
+  for (let done = 0; done < size; done += 64 * MiB) writeSync(fd, randomBytes(Math.min(64 * MiB, size - done)));
+  closeSync(fd);
+  return file;
 }

@@ -6,8 +6,8 @@
  * The browser is driven over a bare DevTools pipe (raw-chromium.ts), not Playwright: Playwright's network
  * instrumentation copies every request body into DevTools and would measure itself.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { TestClient } from '../../test/helpers/client.js';
@@ -23,7 +23,7 @@ import {
 } from '../../client/crypto/index.js';
 import { EncryptedSource } from '../../client/pages/documents-workers.js';
 import { RawChromium, type RawPage } from './raw-chromium.js';
-import { MiB, coresBusy, cpuTicks, mbps, rssOf, table, benchVault } from './shared.js';
+import { MiB, benchVault, coresBusy, cpuTicks, mbps, randomFile, rssOf, table } from './shared.js';
 
 /** 1 GiB; BENCH_TRANSFER_MIB sets another size for a quick look. */
 const BIG = Number(process.env.BENCH_TRANSFER_MIB ?? 1024) * MiB;
@@ -71,14 +71,6 @@ export async function setUp(): Promise<Setup> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-export function randomFile(dir: string, name: string, size: number): string {
-  const file = path.join(dir, name);
-  const fd = openSync(file, 'w');
-  for (let done = 0; done < size; done += 64 * MiB) writeSync(fd, randomBytes(Math.min(64 * MiB, size - done)));
-  closeSync(fd);
-  return file;
 }
 
 /** The real encrypt worker over the whole file from disk, as fast as the page can take its pieces. */
