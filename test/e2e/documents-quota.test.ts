@@ -5,11 +5,10 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember, type TestClient } from '../helpers/client.js';
-import { TotpCodes } from '../helpers/totp.js';
 import { filler } from '../helpers/documents.js';
 import { leaks } from '../helpers/secrets.js';
 import { launch } from './browser.js';
-import { expectNoProblems, logIn, openPage, shown, type WatchedPage } from './flows.js';
+import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
 import { MiB, eventually, openDocuments, uploadRow, uploadsLeft, usage } from './documents-page.js';
 
 describe('documents in the browser: a family member over quota', function () {
@@ -29,7 +28,7 @@ describe('documents in the browser: a family member over quota', function () {
     browser = await launch();
     const member = await newMember(t.app, t.services, 'otto', 'pebble harbour violin 62');
     client = member.client;
-    const person = { username: member.username, password: member.password, codes: new TotpCodes(member.client.totpSecret, member.client.lastStep) };
+    const person = personOf(member);
     tab = await openPage(await browser.newContext());
     page = tab.page;
     await logIn(page, person, base);

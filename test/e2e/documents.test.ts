@@ -6,12 +6,11 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember, type TestClient } from '../helpers/client.js';
-import { TotpCodes } from '../helpers/totp.js';
 import { download, filler } from '../helpers/documents.js';
 import { leaks } from '../helpers/secrets.js';
 import type { UnlockedKeys } from '../../client/crypto/index.js';
 import { launch } from './browser.js';
-import { expectNoProblems, logIn, openPage, shown, type Person, type WatchedPage } from './flows.js';
+import { expectNoProblems, logIn, openPage, personOf, shown, type Person, type WatchedPage } from './flows.js';
 import {
   MiB,
   closePanel,
@@ -90,7 +89,7 @@ describe('documents in the browser: upload, preview, download, edit, trash', fun
     client = member.client;
     keys = member.account.keys;
     userId = member.client.userId;
-    person = { username: member.username, password: member.password, codes: new TotpCodes(member.client.totpSecret, member.client.lastStep) };
+    person = personOf(member);
     context = await browser.newContext({ acceptDownloads: true });
     tab = await openPage(context);
     page = tab.page;

@@ -19,6 +19,11 @@ export interface Person {
   codes: TotpCodes;
 }
 
+/** A member registered through the API (newMember), as the person who logs in in the browser. */
+export function personOf(member: { username: string; password: string; client: { totpSecret: string; lastStep: number } }): Person {
+  return { username: member.username, password: member.password, codes: new TotpCodes(member.client.totpSecret, member.client.lastStep) };
+}
+
 export interface WatchedPage {
   page: Page;
   /** CSP violations and page errors seen so far on this tab */

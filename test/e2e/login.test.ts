@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember } from '../helpers/client.js';
-import { TotpCodes } from '../helpers/totp.js';
 import { leaks } from '../helpers/secrets.js';
 import { LOGIN_FAILED_MESSAGE } from '../../server/errors.js';
 import { launch } from './browser.js';
@@ -14,6 +13,7 @@ import {
   logIn,
   openPage,
   passwordStep,
+  personOf,
   shown,
   storedKeys,
   type Person,
@@ -40,7 +40,7 @@ describe('login, unlock and lock in the browser', function () {
     browser = await launch();
     // registered through the API (the browser registration has its own tests); the first code is used there
     const member = await newMember(t.app, t.services, 'grace', 'quiet orchard lantern 47');
-    grace = { username: member.username, password: member.password, codes: new TotpCodes(member.client.totpSecret, member.client.lastStep) };
+    grace = personOf(member);
     typedPasswords.push(grace.password);
     context = await browser.newContext();
     tab = await openPage(context);
