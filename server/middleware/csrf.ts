@@ -15,7 +15,7 @@ import { SESSION_COOKIE } from './session.js';
  * under the server's CSRF key. Another site can neither read the cookie nor compute the HMAC.
  */
 
-/** The anonymous visitor's random value (docs/api.md "CSRF tokens"). */
+/** The anonymous visitor's random value (docs/api.md "CSRF tokens and sessions"). */
 export const ANON_CSRF_COOKIE = 'heirloom.csrf';
 const SEED_BYTES = 32;
 const SEED_FORMAT = /^[A-Za-z0-9_-]{43}$/;

@@ -33,7 +33,7 @@ export function authRoutes(services: Services, passport: PassportStatic['Authent
     res.render('pages/auth/login', { title: 'Log in — Heirloom', page: 'login' });
   });
 
-  /** A client's first CSRF token (docs/api.md "CSRF tokens"); for a visitor it comes with its cookie. */
+  /** A client's first CSRF token (docs/api.md "CSRF tokens and sessions"); for a visitor it comes with its cookie. */
   router.get('/api/auth/csrf', noStore, (req, res) => {
     res.json({ csrfToken: csrf.token(req) });
   });
