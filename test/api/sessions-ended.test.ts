@@ -32,7 +32,6 @@ async function untilFileHas(file: string, bytes: number): Promise<void> {
  */
 function slowPatch(base: string, cookie: string, csrf: string, id: string, body: Uint8Array, firstPart: number) {
   const url = new URL(`/api/uploads/${id}`, base);
-  let answer!: Promise<number>;
   const req = http.request(url, {
     method: 'PATCH',
     headers: {
@@ -47,7 +46,7 @@ function slowPatch(base: string, cookie: string, csrf: string, id: string, body:
       'Content-Length': String(body.length),
     },
   });
-  answer = new Promise((resolve, reject) => {
+  const answer = new Promise<number>((resolve, reject) => {
     req.on('response', (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
