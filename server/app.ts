@@ -10,8 +10,8 @@ import type { Db } from './db/connection.js';
 import { ServerCrypto } from './auth/serverCrypto.js';
 import { KnexSessionStore } from './auth/sessionStore.js';
 import { configurePassport } from './auth/passport.js';
-import { csrf } from './middleware/csrf.js';
-import { absoluteTimeout, sessionMeta } from './middleware/session.js';
+import { csrfProtection } from './middleware/csrf.js';
+import { absoluteTimeout, dropRefusedLogin, SESSION_COOKIE, sessionMeta } from './middleware/session.js';
 import { requestLog } from './middleware/requestLog.js';
 import { errorHandler, notFound } from './middleware/errors.js';
 import { pageLocals } from './middleware/locals.js';
@@ -124,7 +124,7 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
   app.use(
     session({
-      name: 'heirloom.sid',
+      name: SESSION_COOKIE,
       secret: serverCrypto.cookieSecret(),
       store: new KnexSessionStore(db, config.sessionIdleMinutes * 60_000),
       resave: false,
@@ -143,10 +143,11 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use(sessionMeta());
   // one Passport per app (not the module's shared instance), so several apps can live in one process
   const auth = new passport.Passport();
-  configurePassport(auth, services.accounts);
+  configurePassport(auth, services.accounts, services.sessions);
   app.use(auth.initialize());
   app.use(auth.session());
-  app.use(csrf.protect);
+  app.use(dropRefusedLogin());
+  app.use(csrfProtection(serverCrypto.csrfKey()));
   app.use(pageLocals(config));
 
   app.use('/', dashboardRoutes(services));

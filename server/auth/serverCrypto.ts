@@ -4,6 +4,7 @@ import {
   deriveServerKeys,
   fakeSalt,
   fromB64,
+  kdf,
   serverUnwrap,
   serverWrap,
   toB64,
@@ -19,9 +20,12 @@ import { getSodium } from '../../client/crypto/sodium.js';
  */
 export class ServerCrypto {
   private readonly keys: ReturnType<typeof deriveServerKeys>;
+  /** serverCsrfKey = KDF(serverKey, 6, "HLSERVER"): the CSRF tokens of visitors without a session (format.md §5). */
+  private readonly csrfKeyBytes: Uint8Array;
 
   constructor(serverKey: Uint8Array) {
     this.keys = deriveServerKeys(serverKey);
+    this.csrfKeyBytes = kdf(serverKey, 6, 'HLSERVER');
   }
 
   authHash(authKey: Uint8Array): string {
@@ -56,6 +60,11 @@ export class ServerCrypto {
   /** Signs session cookies; a subkey of its own so the cookie secret never equals another key. */
   cookieSecret(): string {
     return toB64(this.keys.cookieKey);
+  }
+
+  /** Keys the CSRF tokens handed to visitors who have no session yet (middleware/csrf.ts). */
+  csrfKey(): Uint8Array {
+    return this.csrfKeyBytes;
   }
 
   /** Invitation tokens are stored hashed: a database leak must not hand out working links. */

@@ -5,19 +5,50 @@ import { sessions } from '../db/sessions.js';
 
 type Callback = (err?: unknown) => void;
 
+/**
+ * Written by this store into every session it saves, so a session read back from the database carries it.
+ * Its presence means "this session has a row": later saves may only update that row, never create it again.
+ */
+const STORED = '_stored';
+
 /** The public name of a session shown in settings: never the cookie value itself. */
 export function sessionHandle(sid: string): string {
   return createHash('sha256').update(`heirloom-session/${sid}`).digest('hex').slice(0, 24);
 }
 
+/** The user a session belongs to: logged in, or half-way (password step passed, code step pending). */
 function userOf(data: session.SessionData): string | null {
   const user = (data as { passport?: { user?: unknown } }).passport?.user;
-  return typeof user === 'string' ? user : null;
+  if (typeof user === 'string') return user;
+  const pending = data.pending?.userId;
+  return typeof pending === 'string' ? pending : null;
+}
+
+/** When the password step of a half-done login passed, read from a stored session; null for any other session. */
+export function pendingSince(storedData: string): number | null {
+  try {
+    const data = JSON.parse(storedData) as session.SessionData;
+    if ((data as { passport?: { user?: unknown } }).passport?.user !== undefined) return null;
+    const startedAt = data.pending?.startedAt;
+    return typeof startedAt === 'number' ? startedAt : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a session was read from (or already written to) the database, rather than made by this request. */
+export function isStored(data: session.SessionData): boolean {
+  return (data as unknown as Record<string, unknown>)[STORED] === true;
 }
 
 /**
  * express-session store on our own database, so sessions survive a restart, can be listed per user and
  * ended from settings or when the password changes.
+ *
+ * A session is inserted on its first save only. express-session saves a session again at the end of every
+ * request that changed it, also when the request began before the session was ended (a long upload on a
+ * stolen cookie); an upsert there would bring the ended session back to life. So a save of a session that
+ * was already stored is an UPDATE, and finding no row means it was ended: nothing is written, no error.
  */
 export class KnexSessionStore extends session.Store {
   constructor(
@@ -41,20 +72,23 @@ export class KnexSessionStore extends session.Store {
 
   override set(sid: string, data: session.SessionData, cb?: Callback): void {
     const now = Date.now();
-    const meta = data as { meta?: { ip?: string; userAgent?: string; createdAt?: number } };
-    sessions
-      .upsert(this.db, {
-        sid,
-        user_id: userOf(data),
-        data: JSON.stringify(data),
-        expires_at: this.expiry(data, now),
-        created_at: meta.meta?.createdAt ?? now,
-        last_seen_at: now,
-        ip: meta.meta?.ip?.slice(0, 64) ?? null,
-        user_agent: meta.meta?.userAgent?.slice(0, 256) ?? null,
-      })
-      .then(() => cb?.())
-      .catch((err) => cb?.(err));
+    const meta = data.meta;
+    const fields = {
+      user_id: userOf(data),
+      data: JSON.stringify({ ...data, [STORED]: true }),
+      expires_at: this.expiry(data, now),
+      last_seen_at: now,
+      ip: meta?.ip?.slice(0, 64) ?? null,
+      user_agent: meta?.userAgent?.slice(0, 256) ?? null,
+    };
+    const write = isStored(data)
+      ? sessions.update(this.db, sid, fields)
+      : sessions.insert(this.db, { sid, ...fields, created_at: meta?.createdAt ?? now }).then(() => {
+          // later saves in this same request update; not enumerable, so express-session's "modified?" hash
+          // of the session does not change because of it
+          Object.defineProperty(data, STORED, { value: true, enumerable: false, configurable: true });
+        });
+    write.then(() => cb?.()).catch((err) => cb?.(err));
   }
 
   override touch(sid: string, data: session.SessionData, cb?: Callback): void {

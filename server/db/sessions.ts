@@ -14,11 +14,14 @@ export interface SessionRow {
 export const sessions = {
   get: (db: Db, sid: string, now: number) =>
     db<SessionRow>('sessions').where({ sid }).andWhere('expires_at', '>', now).first(),
-  upsert: (db: Db, row: SessionRow) =>
-    db<SessionRow>('sessions')
-      .insert(row)
-      .onConflict('sid')
-      .merge(['user_id', 'data', 'expires_at', 'last_seen_at', 'ip', 'user_agent']),
+  /** A session's first save. */
+  insert: (db: Db, row: SessionRow) => db<SessionRow>('sessions').insert(row),
+  /**
+   * Later saves change the row only if it is still there: a session ended meanwhile stays ended.
+   * Resolves with the number of rows changed (0 or 1).
+   */
+  update: (db: Db, sid: string, fields: Pick<SessionRow, 'user_id' | 'data' | 'expires_at' | 'last_seen_at' | 'ip' | 'user_agent'>) =>
+    db('sessions').where({ sid }).update(fields),
   touch: (db: Db, sid: string, expiresAt: number, now: number) =>
     db('sessions').where({ sid }).update({ expires_at: expiresAt, last_seen_at: now }),
   destroy: (db: Db, sid: string) => db('sessions').where({ sid }).delete(),

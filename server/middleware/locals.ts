@@ -13,7 +13,8 @@ export function pageLocals(config: Config) {
     // JSON inside <script type="application/json">: never executed, and "<" is escaped so no tag can close it
     res.locals.jsonScript = (value: unknown) =>
       JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-    // the token is made lazily: only pages that render it create a session
+    // made lazily, when a page renders it; a visitor without a session gets the anonymous token, which sets
+    // its cookie but writes no session row (middleware/csrf.ts)
     Object.defineProperty(res.locals, 'csrfToken', { get: () => csrf.token(req), enumerable: true });
     next();
   };
