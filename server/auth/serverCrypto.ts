@@ -4,6 +4,7 @@ import {
   deriveServerKeys,
   fakeSalt,
   fromB64,
+  kdf,
   serverUnwrap,
   serverWrap,
   toB64,
@@ -19,9 +20,16 @@ import { getSodium } from '../../client/crypto/sodium.js';
  */
 export class ServerCrypto {
   private readonly keys: ReturnType<typeof deriveServerKeys>;
+  /**
+   * serverLoginTagKey = KDF(serverKey, 7, "HLSERVER") (format.md §5): keys the hashes that stand in for what
+   * people type at login (the security log's unknown names, the login limit counters), which may be a
+   * password typed into the wrong field. Id 6 belongs to another job.
+   */
+  private readonly loginTagKey: Uint8Array;
 
   constructor(serverKey: Uint8Array) {
     this.keys = deriveServerKeys(serverKey);
+    this.loginTagKey = kdf(serverKey, 7, 'HLSERVER');
   }
 
   authHash(authKey: Uint8Array): string {
@@ -43,6 +51,28 @@ export class ServerCrypto {
 
   fakeSalt(username: string): string {
     return toB64(fakeSalt(this.keys.fakeSaltKey, username));
+  }
+
+  /**
+   * A number in (0, 1], stable per server, name and KDF cost, for choosing which real cost a made-up answer
+   * shows (format.md §5, "Fake salt"). The fake salt key's job is made-up answers; the prefix keeps these
+   * inputs apart from the salt's.
+   */
+  fakeCostDraw(username: string, ops: number, mem: number): number {
+    const h = getSodium().crypto_generichash(8, utf8(`heirloom/v1/fake-cost/${ops}/${mem}/${username}`), this.keys.fakeSaltKey);
+    // 53 bits make an exact double; +1 keeps it above zero, so its logarithm is finite
+    const n = new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0) >> 11n;
+    return (Number(n) + 1) / 2 ** 53;
+  }
+
+  /** What the security log keeps of a name nobody has: a keyed hash, so equal names can be told apart. */
+  loginNameTag(username: string): string {
+    return toB64(getSodium().crypto_generichash(16, utf8(`heirloom/v1/login-name/${username}`), this.loginTagKey));
+  }
+
+  /** The key of a login limit counter: a keyed hash of what it counts (kind, account name, address...). */
+  limitKey(parts: readonly string[]): string {
+    return toB64(getSodium().crypto_generichash(32, utf8(`heirloom/v1/login-limit/${JSON.stringify(parts)}`), this.loginTagKey));
   }
 
   wrapTotp(userId: string, secret: string): string {
