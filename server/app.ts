@@ -7,6 +7,7 @@ import passport from 'passport';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Db } from './db/connection.js';
+import { systemClock, type Clock } from './clock.js';
 import { ServerCrypto } from './auth/serverCrypto.js';
 import { KnexSessionStore } from './auth/sessionStore.js';
 import { configurePassport } from './auth/passport.js';
@@ -40,7 +41,10 @@ export interface AppDeps {
   db: Db;
   serverKey: Uint8Array;
   logger: Logger;
-  rateLimits?: RateLimitSettings;
+  /** overrides of the login limits' numbers (tests use small ones) */
+  rateLimits?: Partial<RateLimitSettings>;
+  /** the time every time-based rule reads; tests pass one they can move */
+  clock?: Clock;
 }
 
 export interface Services {
@@ -58,7 +62,7 @@ export function createServices(deps: AppDeps): Services {
   const { db, config } = deps;
   const crypto = new ServerCrypto(deps.serverKey);
   const audit = new AuditService(db);
-  const limits = new RateLimits(deps.rateLimits);
+  const limits = new RateLimits(db, crypto, deps.clock ?? systemClock, deps.rateLimits);
   const blobs = new BlobStore(config.dataDir);
   const documents = new DocumentService(db, blobs, config);
   return {

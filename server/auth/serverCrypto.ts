@@ -22,10 +22,17 @@ export class ServerCrypto {
   private readonly keys: ReturnType<typeof deriveServerKeys>;
   /** serverCsrfKey = KDF(serverKey, 6, "HLSERVER"): the CSRF tokens of visitors without a session (format.md §5). */
   private readonly csrfKeyBytes: Uint8Array;
+  /**
+   * serverLoginTagKey = KDF(serverKey, 7, "HLSERVER") (format.md §5): keys the hashes that stand in for what
+   * people type at login (the security log's unknown names, the login limit counters), which may be a
+   * password typed into the wrong field.
+   */
+  private readonly loginTagKey: Uint8Array;
 
   constructor(serverKey: Uint8Array) {
     this.keys = deriveServerKeys(serverKey);
     this.csrfKeyBytes = kdf(serverKey, 6, 'HLSERVER');
+    this.loginTagKey = kdf(serverKey, 7, 'HLSERVER');
   }
 
   authHash(authKey: Uint8Array): string {
@@ -47,6 +54,28 @@ export class ServerCrypto {
 
   fakeSalt(username: string): string {
     return toB64(fakeSalt(this.keys.fakeSaltKey, username));
+  }
+
+  /**
+   * A number in (0, 1], stable per server, name and KDF cost, for choosing which real cost a made-up answer
+   * shows (format.md §5, "Fake salt"). The fake salt key's job is made-up answers; the prefix keeps these
+   * inputs apart from the salt's.
+   */
+  fakeCostDraw(username: string, ops: number, mem: number): number {
+    const h = getSodium().crypto_generichash(8, utf8(`heirloom/v1/fake-cost/${ops}/${mem}/${username}`), this.keys.fakeSaltKey);
+    // 53 bits make an exact double; +1 keeps it above zero, so its logarithm is finite
+    const n = new DataView(h.buffer, h.byteOffset, 8).getBigUint64(0) >> 11n;
+    return (Number(n) + 1) / 2 ** 53;
+  }
+
+  /** What the security log keeps of a name nobody has: a keyed hash, so equal names can be told apart. */
+  loginNameTag(username: string): string {
+    return toB64(getSodium().crypto_generichash(16, utf8(`heirloom/v1/login-name/${username}`), this.loginTagKey));
+  }
+
+  /** The key of a login limit counter: a keyed hash of what it counts (kind, account name, address...). */
+  limitKey(parts: readonly string[]): string {
+    return toB64(getSodium().crypto_generichash(32, utf8(`heirloom/v1/login-limit/${JSON.stringify(parts)}`), this.loginTagKey));
   }
 
   wrapTotp(userId: string, secret: string): string {

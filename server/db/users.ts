@@ -30,6 +30,13 @@ export const users = {
   count: async (db: Db) => Number(((await db('users').count({ n: '*' }).first()) as { n: number | string }).n),
   insert: (db: Db, row: UserRow) => db<UserRow>('users').insert(row),
   list: (db: Db) => db<UserRow>('users').orderBy('username'),
+  /** The KDF costs accounts (enabled or not) use, with how many use each: what made-up answers copy. */
+  kdfCosts: async (db: Db): Promise<{ ops: number; mem: number; n: number }[]> =>
+    ((await db('users').select('kdf_ops', 'kdf_mem').count({ n: '*' }).groupBy('kdf_ops', 'kdf_mem').orderBy(['kdf_ops', 'kdf_mem'])) as {
+      kdf_ops: number;
+      kdf_mem: number;
+      n: number | string;
+    }[]).map((r) => ({ ops: Number(r.kdf_ops), mem: Number(r.kdf_mem), n: Number(r.n) })),
   /** Records a used TOTP step only if it is newer than the last one: the atomic replay guard. */
   claimTotpStep: async (db: Db, id: string, step: number): Promise<boolean> =>
     (await db('users').where({ id }).andWhere('totp_last_step', '<', step).update({ totp_last_step: step })) === 1,

@@ -16,7 +16,7 @@ export function vaultRoutes(services: Services): Router {
 
   router.post('/api/vault/unlock', requireUser, noStore, async (req, res) => {
     const { authKey } = parse(unlockSchema, req.body);
-    res.json({ keys: await accounts.unlock(currentUser(req).id, authKey, origin(req)) });
+    res.json({ keys: await accounts.unlock(currentUser(req).id, req.sessionID, authKey, origin(req)) });
   });
 
   return router;

@@ -9,7 +9,7 @@ import type { ServerCrypto } from '../auth/serverCrypto.js';
 // StoredKeys: what a client needs, after both login steps or an unlock, to open the vault
 import { checkKdfParams, KDF_ALG, type KdfParams, type StoredKeys } from '../../client/crypto/index.js';
 import type { AuditService, Origin } from './audit.js';
-import type { RateLimits } from './rateLimits.js';
+import type { Attempt, RateLimits } from './rateLimits.js';
 import { keyBytes, normaliseUsername, publicUser, type PublicUser } from './registration.js';
 
 
@@ -40,9 +40,9 @@ export class AccountService {
     private readonly limits: RateLimits,
   ) {}
 
-  /** Counts a failed attempt; tells the owner once when their account name runs out of attempts. */
-  private async countFailure(username: string, userId: string | null, origin: Origin): Promise<void> {
-    if ((await this.limits.failedLogin(`name:${username}`, origin.ip)) && userId) {
+  /** Keeps a failed attempt counted; tells the owner once when it used up a limit on their account. */
+  private async countFailure(attempt: Attempt, userId: string | null, origin: Origin): Promise<void> {
+    if ((await attempt.failed()) && userId) {
       await this.audit.record('rate_limited', userId, origin);
     }
   }
@@ -51,18 +51,39 @@ export class AccountService {
     return { alg: KDF_ALG, ops: row.kdf_ops, mem: row.kdf_mem, salt: row.kdf_salt };
   }
 
-  /** KDF parameters for a username; made-up but stable ones for names nobody has (no enumeration). */
+  /**
+   * KDF parameters for a username; made-up but stable ones for names nobody has (no enumeration). A disabled
+   * account keeps its real answer: switching to a made-up one and back would tell that the name exists.
+   */
   async prelogin(rawUsername: string, origin: Origin): Promise<KdfParams> {
     await this.limits.lookup(origin.ip);
     const username = normaliseUsername(rawUsername);
-    const row = await users.byUsername(this.db, username);
-    if (row && !row.disabled_at) return this.kdfOf(row);
-    return {
-      alg: KDF_ALG,
-      ops: this.config.kdfOps,
-      mem: this.config.kdfMemMiB * 1024 * 1024,
-      salt: this.crypto.fakeSalt(username),
-    };
+    // both queries for every name, so a real name does not answer measurably faster than a made-up one
+    const [row, costs] = await Promise.all([users.byUsername(this.db, username), users.kdfCosts(this.db)]);
+    if (row) return this.kdfOf(row);
+    const cost = this.fakeCost(username, costs);
+    return { alg: KDF_ALG, ops: cost.ops, mem: cost.mem, salt: this.crypto.fakeSalt(username) };
+  }
+
+  /**
+   * The cost a made-up answer shows: one that real accounts use, so a change of the configured default does
+   * not split old accounts from unknown names (format.md §5, "Fake salt"). Weighted by how many accounts use
+   * each, so a cost tells nothing about whether the name is real, and chosen by weighted rendezvous hashing of
+   * the name, so a new account moves only a few names' answers, and only to its own cost.
+   */
+  private fakeCost(username: string, costs: { ops: number; mem: number; n: number }[]): { ops: number; mem: number } {
+    let best: { ops: number; mem: number } = { ops: this.config.kdfOps, mem: this.config.kdfMemMiB * 1024 * 1024 };
+    let bestScore = -Infinity;
+    for (const c of costs) {
+      // the largest of -weight / ln(u) wins with probability weight / total (u uniform in (0, 1])
+      const u = this.crypto.fakeCostDraw(username, c.ops, c.mem);
+      const score = u === 1 ? Infinity : -c.n / Math.log(u);
+      if (score > bestScore) {
+        bestScore = score;
+        best = { ops: c.ops, mem: c.mem };
+      }
+    }
+    return best;
   }
 
   /**
@@ -71,7 +92,7 @@ export class AccountService {
    */
   async checkPassword(rawUsername: string, authKeyB64: string, origin: Origin): Promise<UserRow | null> {
     const username = normaliseUsername(rawUsername);
-    await this.limits.checkLogin(`name:${username}`, origin.ip);
+    const attempt = await this.limits.loginAttempt(username, origin.ip);
     let authKey: Uint8Array | null = null;
     try {
       authKey = keyBytes('authKey', authKeyB64);
@@ -81,9 +102,13 @@ export class AccountService {
     const row = await users.byUsername(this.db, username);
     // compare even when the user is unknown, so both paths cost the same
     const ok = authKey !== null && this.crypto.authMatches(authKey, row?.auth_hash ?? this.crypto.authHash(new Uint8Array(32)));
-    if (row && ok && !row.disabled_at) return row;
-    await this.countFailure(username, row?.id ?? null, origin);
-    await this.audit.record('login_failed', row?.id ?? null, origin, row ? undefined : { username: username.slice(0, 32) });
+    if (row && ok && !row.disabled_at) {
+      await attempt.succeeded();
+      return row;
+    }
+    await this.countFailure(attempt, row?.id ?? null, origin);
+    // a name nobody has may be a password typed into the wrong field: only a keyed hash of it is kept
+    await this.audit.record('login_failed', row?.id ?? null, origin, row ? undefined : { nameTag: this.crypto.loginNameTag(username) });
     return null;
   }
 
@@ -91,14 +116,17 @@ export class AccountService {
   async checkTotp(userId: string, code: string, origin: Origin): Promise<UserRow> {
     const row = await users.byId(this.db, userId);
     if (!row || row.disabled_at || !row.totp_secret) throw new LoginFailed();
-    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    const attempt = await this.limits.loginAttempt(row.username, origin.ip);
     const secret = this.crypto.unwrapTotp(row.id, row.totp_secret);
     const step = await checkTotp(secret, code.trim(), Number(row.totp_last_step));
-    if (step !== null && (await users.claimTotpStep(this.db, row.id, step))) return row;
+    if (step !== null && (await users.claimTotpStep(this.db, row.id, step))) {
+      await this.loggedIn(attempt, row, origin);
+      return row;
+    }
 
     const replay = step === null && (await checkTotp(secret, code.trim(), 0)) !== null;
     const lostRace = step !== null; // a parallel request claimed the same step first
-    await this.countFailure(row.username, row.id, origin);
+    await this.countFailure(attempt, row.id, origin);
     await this.audit.record(replay || lostRace ? 'totp_replay' : 'totp_failed', row.id, origin);
     throw new LoginFailed();
   }
@@ -126,16 +154,23 @@ export class AccountService {
     if (row.totp_secret) {
       throw new LoginFailed('Two-step login is already set up again. Please start again with your password.', 'login_expired');
     }
-    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    const attempt = await this.limits.loginAttempt(row.username, origin.ip);
     const secret = this.crypto.unwrapTotp(row.id, wrappedSecret);
     const step = await checkTotp(secret, code.trim(), Number(row.totp_last_step));
     if (step !== null && (await users.enrollTotp(this.db, row.id, wrappedSecret, step))) {
+      await this.loggedIn(attempt, row, origin);
       await this.audit.record('totp_enrolled', row.id, origin);
       return { ...row, totp_secret: wrappedSecret, totp_last_step: step };
     }
-    await this.countFailure(row.username, row.id, origin);
+    await this.countFailure(attempt, row.id, origin);
     await this.audit.record('totp_failed', row.id, origin);
     throw new LoginFailed('That code is not right. Check that the time on your phone is right and type the newest code.', 'bad_totp');
+  }
+
+  /** Both steps passed: the attempt is refunded and this address is known to the account from now on. */
+  private async loggedIn(attempt: Attempt, row: UserRow, origin: Origin): Promise<void> {
+    await attempt.succeeded();
+    await this.limits.rememberClient(row.username, origin.ip);
   }
 
   async recordLoginSuccess(userId: string, origin: Origin): Promise<void> {
@@ -166,16 +201,20 @@ export class AccountService {
     return this.kdfOf(row);
   }
 
-  /** Unlocking a locked tab: proves the password again before the wrapped key is handed out. */
-  async unlock(userId: string, authKeyB64: string, origin: Origin): Promise<StoredKeys> {
+  /**
+   * Unlocking a locked tab: proves the password again before the wrapped key is handed out. Limited per
+   * session and user, never by the login lockout, which a stranger can run into on purpose.
+   */
+  async unlock(userId: string, sessionId: string, authKeyB64: string, origin: Origin): Promise<StoredKeys> {
     const row = await users.byId(this.db, userId);
     if (!row) throw new LoginFailed();
-    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    const attempt = await this.limits.sessionAttempt(row.id, sessionId);
     if (!this.passwordMatches(row, authKeyB64)) {
-      await this.countFailure(row.username, row.id, origin);
+      await this.countFailure(attempt, row.id, origin);
       await this.audit.record('unlock_failed', row.id, origin);
       throw new LoginFailed('That password is not right.');
     }
+    await attempt.succeeded();
     return this.vaultKeys(userId);
   }
 
@@ -194,12 +233,13 @@ export class AccountService {
   async changePassword(userId: string, currentSid: string, input: ChangePasswordInput, origin: Origin): Promise<void> {
     const row = await users.byId(this.db, userId);
     if (!row) throw new LoginFailed();
-    await this.limits.checkLogin(`name:${row.username}`, origin.ip);
+    const attempt = await this.limits.sessionAttempt(row.id, currentSid);
     if (!this.passwordMatches(row, input.currentAuthKey)) {
-      await this.countFailure(row.username, row.id, origin);
+      await this.countFailure(attempt, row.id, origin);
       await this.audit.record('password_change_failed', row.id, origin);
       throw new LoginFailed('Your current password is not right.');
     }
+    await attempt.succeeded();
     let kdf: KdfParams;
     try {
       kdf = checkKdfParams(input.newKdf);

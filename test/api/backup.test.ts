@@ -60,7 +60,7 @@ describe('backup while uploads and logins run, then the restore drill (docs/back
   const scratch = tempDir('drill');
   before(async () => {
     await ready();
-    t = await startTestServer({ env: { HEIRLOOM_DEFAULT_QUOTA_MIB: '500' }, rateLimits: { accountFailures: 100, ipFailures: 100, ipLookups: 1000, windowSeconds: 60 } });
+    t = await startTestServer({ env: { HEIRLOOM_DEFAULT_QUOTA_MIB: '500' }, rateLimits: { pairFailures: 100, accountFailures: 100, ipFailures: 100, ipLookups: 1000, windowSeconds: 60 } });
   });
   after(async () => {
     await t.close();

@@ -10,6 +10,7 @@ import { openDataFolder } from '../../server/bootstrap.js';
 import { createApp, type Services } from '../../server/app.js';
 import type { Db } from '../../server/db/connection.js';
 import type { RateLimitSettings } from '../../server/services/rateLimits.js';
+import type { Clock } from '../../server/clock.js';
 
 export interface TestServer {
   app: Express;
@@ -29,7 +30,7 @@ export interface TestServer {
  * A real app on a fresh temp data folder with a real SQLite file. Argon2id runs at the floor
  * (3 passes, 64 MiB) to keep tests quick; everything else is as in production.
  */
-export async function startTestServer(opts: { env?: Record<string, string>; rateLimits?: RateLimitSettings } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { env?: Record<string, string>; rateLimits?: Partial<RateLimitSettings>; clock?: Clock } = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'heirloom-test-'));
   const logFile = path.join(dataDir, '..', `${path.basename(dataDir)}.log`);
   const config = loadConfig({
@@ -42,7 +43,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; rate
   const stream: WriteStream = createWriteStream(logFile);
   const logger = createLogger(config.logLevel, stream);
   const data = await openDataFolder(config);
-  const { app, services } = createApp({ config, db: data.db, serverKey: data.serverKey, logger, rateLimits: opts.rateLimits });
+  const { app, services } = createApp({ config, db: data.db, serverKey: data.serverKey, logger, rateLimits: opts.rateLimits, clock: opts.clock });
   let server: Server | undefined;
   return {
     app,
