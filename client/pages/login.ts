@@ -11,7 +11,7 @@ import { ApiError, api, errorMessage } from './api.js';
 import { $, $$, nextFrame, setBusy, setMessage, show } from './dom.js';
 import { groupSecret, renderQr } from './register-kit.js';
 import { storeKeys, wipeKeys } from './keystore.js';
-import { safeNext } from './session.js';
+import { safeNext } from './next.js';
 
 interface LoggedInUser {
   id: string;

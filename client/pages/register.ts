@@ -1,7 +1,8 @@
 /**
  * Registration by invitation (flows.md "Registration", docs/api.md). The token is in the URL fragment.
  * account (username, password) → keys made here, Argon2id in the worker → recovery kit → three words typed
- * back → TOTP enrolment → POST /api/register/finish → sessionStorage → /.
+ * back → TOTP enrolment (POST /api/register/totp: this session's secret, labelled with the username) →
+ * POST /api/register/finish → sessionStorage → /.
  * The key material does not depend on the username (the user ID is reserved by the invitation), so a taken
  * username only sends the user back to that one field; the kit stays valid.
  */
@@ -18,8 +19,16 @@ interface Invitation {
   userId: string;
   isAdmin: boolean;
   kdf: KdfParams;
-  totp: { secret: string; uri: string; qrSvg: string };
   expiresAt: string;
+}
+
+/** The authenticator of this registration session, as /api/register/totp gives it. */
+interface Authenticator {
+  secret: string;
+  uri: string;
+  qrSvg: string;
+  issuer: string;
+  account: string;
 }
 
 type Step = 'signed-in' | 'loading' | 'invalid' | 'account' | 'kit' | 'confirm' | 'totp' | 'done';
@@ -98,6 +107,27 @@ export function init(): void {
     }
   };
 
+  /**
+   * Fetches the authenticator of this session, labelled with the chosen username (the entry the app will
+   * list), draws it, then shows the code step. Errors go to `errorEl`; a used or expired invitation ends here.
+   */
+  const showAuthenticator = async (errorEl: HTMLElement): Promise<void> => {
+    try {
+      const totp = await api<Authenticator>('POST', '/api/register/totp', { token, username: usernameInput.value.trim() });
+      renderQr($('[data-totp-qr]', root), totp.qrSvg);
+      $('[data-totp-secret]', root).textContent = groupSecret(totp.secret);
+      $('[data-totp-label]', root).textContent = `Your app will list it as “${totp.issuer}: ${totp.account}”.`;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 410) {
+        invalid(INVALID_TITLES[err.code] ?? 'This invitation can no longer be used', err.message);
+      } else {
+        setMessage(errorEl, errorMessage(err));
+      }
+      return;
+    }
+    goTo('totp');
+  };
+
   const showUsernameStatus = (problem: string | null, username: string) => {
     usernameStatus.textContent = problem ?? `“${username}” is available.`;
     usernameStatus.className = `field-status field-status--${problem ? 'bad' : 'ok'}`;
@@ -139,7 +169,7 @@ export function init(): void {
         $('[data-kit-username]', root).textContent = username;
         codeInput.value = '';
         setMessage(totpError, null);
-        goTo('totp');
+        await showAuthenticator(accountError);
         return;
       }
       const passwordProblem = await password.validate();
@@ -171,7 +201,7 @@ export function init(): void {
   });
   $('[data-reg-confirm-back]', root).addEventListener('click', () => goTo('kit'));
 
-  confirmForm.addEventListener('submit', (event) => {
+  confirmForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     const wrong: number[] = [];
     for (const input of $$<HTMLInputElement>('[data-confirm-word]', confirmForm)) {
@@ -186,7 +216,13 @@ export function init(): void {
       $<HTMLInputElement>(`[data-confirm-word="${wrong[0]}"]`, confirmForm).focus();
       return;
     }
-    goTo('totp');
+    setMessage(confirmError, null);
+    setBusy(confirmForm, null, true);
+    try {
+      await showAuthenticator(confirmError);
+    } finally {
+      setBusy(confirmForm, null, false);
+    }
   });
 
   totpForm.addEventListener('submit', async (event) => {
@@ -266,8 +302,6 @@ export function init(): void {
       $('[data-reg-intro]', root).textContent +=
         ' As the admin you will invite the rest of the family. Even as admin you cannot read anyone else’s documents.';
     }
-    renderQr($('[data-totp-qr]', root), invitation.totp.qrSvg);
-    $('[data-totp-secret]', root).textContent = groupSecret(invitation.totp.secret);
     goTo('account');
   }
 }

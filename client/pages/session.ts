@@ -13,16 +13,3 @@ export function onUnauthenticated(): void {
   if (NO_REDIRECT_PAGES.has(document.body.dataset.page ?? '')) return;
   location.assign(loginUrlForHere());
 }
-
-/** Only same-origin paths: `?next=` must not become an open redirect. */
-export function safeNext(raw: string | null): string {
-  if (!raw || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return '/';
-  try {
-    const url = new URL(raw, location.origin);
-    if (url.origin !== location.origin) return '/';
-    if (url.pathname === '/login' || url.pathname === '/register') return '/';
-    return url.pathname + url.search + url.hash;
-  } catch {
-    return '/';
-  }
-}

@@ -8,6 +8,18 @@ export function newTotpSecret(): string {
   return generateSecret({ length: 20 });
 }
 
+/**
+ * The issuer an authenticator app shows above the account name: the instance's host, so a family with two
+ * vaults can tell them apart. The key URI format forbids a colon in the issuer (apps split the label
+ * "issuer:account" at the first one), so a port is written out in words.
+ */
+export function totpIssuer(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  const host = url.hostname.replace(/:/g, '.'); // an IPv6 address: [::1] → [..1]
+  return `Heirloom (${url.port ? `${host} port ${url.port}` : host})`;
+}
+
+/** An otpauth:// URI labelled "issuer:username", as authenticator apps list it. */
 export function totpUri(secret: string, username: string, issuer: string): string {
   return generateURI({ strategy: 'totp', issuer, label: username, secret, period: TOTP_PERIOD });
 }

@@ -5,7 +5,7 @@ import type { Db } from '../db/connection.js';
 import { invitations, type InvitationRow } from '../db/invitations.js';
 import { users, type UserRow } from '../db/users.js';
 import { Conflict, Gone, NotFound, Validation } from '../errors.js';
-import { checkTotp, newTotpSecret, totpQrSvg, totpUri } from '../auth/totp.js';
+import { checkTotp, newTotpSecret, totpIssuer, totpQrSvg, totpUri } from '../auth/totp.js';
 import {
   ACCOUNT_KEY_BYTES,
   AEAD_OVERHEAD,
@@ -72,6 +72,30 @@ export interface InvitationCreated {
   expiresAt: string;
 }
 
+/**
+ * What a registration session keeps between start and finish (in the server-side session, never sent to the
+ * browser): which invitation it opened and its own authenticator secret, wrapped with the server's TOTP key.
+ */
+export interface RegistrationSession {
+  invitationId: string;
+  totpSecret: string;
+}
+
+export interface StartedRegistration {
+  userId: string;
+  isAdmin: boolean;
+  kdf: { alg: typeof KDF_ALG; ops: number; mem: number; salt: string };
+  expiresAt: string;
+}
+
+export interface RegistrationTotp {
+  secret: string;
+  uri: string;
+  qrSvg: string;
+  issuer: string;
+  account: string;
+}
+
 export interface PublicUser {
   id: string;
   username: string;
@@ -88,8 +112,8 @@ export function normaliseUsername(raw: string): string {
 
 /**
  * Invitations and registration (flows.md "First start and invitations", "Registration"). The server reserves
- * the user ID, KDF parameters and TOTP secret with the invitation, then stores what the client made in one
- * transaction: an account exists whole or not at all.
+ * the user ID and KDF parameters with the invitation and the TOTP secret with the registration session, then
+ * stores what the client made in one transaction: an account exists whole or not at all.
  */
 export class RegistrationService {
   constructor(
@@ -158,28 +182,52 @@ export class RegistrationService {
     return inv;
   }
 
-  async start(token: string) {
+  /**
+   * Opens an invitation for one registration session. The authenticator secret is made here, per session,
+   * not per invitation: anyone else who opens the same link gets a secret of their own, which cannot finish
+   * this person's registration. Pass the session's kept secret (if any) so a reload in the same browser keeps
+   * the QR code already scanned; the caller keeps what comes back in `kept` in the session.
+   */
+  async start(token: string, kept?: RegistrationSession): Promise<{ started: StartedRegistration; kept: RegistrationSession }> {
     const inv = await this.usableInvitation(token);
-    if (!inv.totp_secret) {
-      const wrapped = this.crypto.wrapTotp(inv.user_id, newTotpSecret());
-      // only the first caller's secret is kept, so two tabs opening the link see the same QR code
-      await invitations.setTotpSecret(this.db, inv.id, wrapped);
-    }
-    const fresh = await this.usableInvitation(token);
-    const secret = this.crypto.unwrapTotp(fresh.user_id, fresh.totp_secret as string);
-    const uri = totpUri(secret, 'new member', this.issuer());
+    const reuse = kept?.invitationId === inv.id && typeof kept.totpSecret === 'string';
+    const session: RegistrationSession = reuse
+      ? kept
+      : { invitationId: inv.id, totpSecret: this.crypto.wrapTotp(inv.user_id, newTotpSecret()) };
     return {
-      userId: fresh.user_id,
-      isAdmin: Boolean(fresh.is_admin),
-      kdf: { alg: KDF_ALG, ops: fresh.kdf_ops, mem: fresh.kdf_mem, salt: fresh.kdf_salt },
-      totp: { secret, uri, qrSvg: await totpQrSvg(uri) },
-      expiresAt: new Date(Number(fresh.expires_at)).toISOString(),
+      started: {
+        userId: inv.user_id,
+        isAdmin: Boolean(inv.is_admin),
+        kdf: { alg: KDF_ALG, ops: inv.kdf_ops, mem: inv.kdf_mem, salt: inv.kdf_salt },
+        expiresAt: new Date(Number(inv.expires_at)).toISOString(),
+      },
+      kept: session,
     };
   }
 
-  /** The issuer label shown in authenticator apps: the instance's host, so families with two vaults can tell. */
-  private issuer(): string {
-    return `Heirloom (${new URL(this.config.baseUrl).host})`;
+  /**
+   * The session's authenticator secret as a QR code and key, labelled with the username the person chose
+   * (the label their app lists it under). The secret is the same however often this is asked within one
+   * session, so a corrected username only relabels it.
+   */
+  async authenticator(token: string, rawUsername: string, kept: RegistrationSession | undefined): Promise<RegistrationTotp> {
+    const inv = await this.usableInvitation(token);
+    const username = this.validUsername(rawUsername);
+    const { secret } = this.sessionTotp(inv, kept);
+    const issuer = totpIssuer(this.config.baseUrl);
+    const uri = totpUri(secret, username, issuer);
+    return { secret, uri, qrSvg: await totpQrSvg(uri), issuer, account: username };
+  }
+
+  /** The secret kept in this session for this invitation (plain and wrapped), or a 400 sending the person back to the link. */
+  private sessionTotp(inv: InvitationRow, kept: RegistrationSession | undefined): { secret: string; wrapped: string } {
+    if (kept?.invitationId !== inv.id) {
+      throw new Validation(
+        'This registration was not started in this browser session, or it ended. Open the invitation link again.',
+        'totp_not_started',
+      );
+    }
+    return { secret: this.crypto.unwrapTotp(inv.user_id, kept.totpSecret), wrapped: kept.totpSecret };
   }
 
   async checkUsername(token: string, rawUsername: string): Promise<{ available: true; username: string }> {
@@ -199,7 +247,8 @@ export class RegistrationService {
     return new Conflict('That username is taken. Please choose another.', 'username_taken');
   }
 
-  async finish(input: FinishInput, origin: Origin): Promise<PublicUser> {
+  /** Creates the account; the code must come from the secret kept in the same session (`kept`). */
+  async finish(input: FinishInput, kept: RegistrationSession | undefined, origin: Origin): Promise<PublicUser> {
     const inv = await this.usableInvitation(input.token);
     const username = this.validUsername(input.username);
     const authKey = keyBytes('authKey', input.authKey);
@@ -213,8 +262,8 @@ export class RegistrationService {
     if (!verifySelfSignature(signPk, sig, inv.user_id, boxPk, recoveryAuthPk)) {
       throw new Validation('The identity signature does not match the keys. Please start the registration again.', 'bad_signature');
     }
-    if (!inv.totp_secret) throw new Validation('Open the invitation link again to set up your authenticator.', 'totp_not_started');
-    const step = await checkTotp(this.crypto.unwrapTotp(inv.user_id, inv.totp_secret), input.totpCode.trim(), 0);
+    const totp = this.sessionTotp(inv, kept);
+    const step = await checkTotp(totp.secret, input.totpCode.trim(), 0);
     if (step === null) {
       throw new Validation('That code is not right. Check the time on your phone and enter the newest code.', 'bad_totp');
     }
@@ -237,7 +286,7 @@ export class RegistrationService {
       recovery_wrapped_account_key: input.recoveryWrappedAccountKey,
       recovery_auth_pk: input.recoveryAuthPk,
       self_signature: input.selfSignature,
-      totp_secret: inv.totp_secret,
+      totp_secret: totp.wrapped,
       totp_last_step: step,
       created_at: now,
       password_changed_at: now,

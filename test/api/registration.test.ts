@@ -67,12 +67,16 @@ describe('registration by invitation', () => {
     const start = await c.post('/api/register/start', { token: inv.token });
     const account = createAccount(start.body.userId, 'twice is once', start.body.kdf as KdfParams);
     const body = (code: string) => ({ token: inv.token, username: 'dave', ...account.registration, totpCode: code });
-    const code = codeAt(start.body.totp.secret, stepNow());
     const before = await userCount();
-    // two tabs with their own sessions, submitting the same invitation at the same moment
+    // two browsers with their own sessions (each with its own authenticator secret), submitting the same
+    // invitation at the same moment
     const c2 = new TestClient(t.app);
     await c2.open('/register');
-    const [a, b] = await Promise.all([c.post('/api/register/finish', body(code)), c2.post('/api/register/finish', body(code))]);
+    await c2.post('/api/register/start', { token: inv.token });
+    const codeIn = async (client: TestClient) =>
+      codeAt((await client.post('/api/register/totp', { token: inv.token, username: 'dave' })).body.secret, stepNow());
+    const [code, code2] = [await codeIn(c), await codeIn(c2)];
+    const [a, b] = await Promise.all([c.post('/api/register/finish', body(code)), c2.post('/api/register/finish', body(code2))]);
     expect([a.status, b.status].sort()).to.deep.equal([201, 410]);
     expect(await userCount()).to.equal(before + 1);
   });
@@ -83,8 +87,9 @@ describe('registration by invitation', () => {
     const c = new TestClient(t.app);
     await c.open('/register');
     const start = await c.post('/api/register/start', { token: inv.token });
+    const totp = await c.post('/api/register/totp', { token: inv.token, username: 'erin' });
     const account = createAccount(start.body.userId, 'a fine passphrase', start.body.kdf as KdfParams);
-    const good = { token: inv.token, username: 'erin', ...account.registration, totpCode: codeAt(start.body.totp.secret, stepNow()) };
+    const good = { token: inv.token, username: 'erin', ...account.registration, totpCode: codeAt(totp.body.secret, stepNow()) };
     const before = await userCount();
 
     const wrongCode = await c.post('/api/register/finish', { ...good, totpCode: '000000' === good.totpCode ? '111111' : '000000' });

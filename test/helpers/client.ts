@@ -88,7 +88,10 @@ export class TestClient {
     const start = await this.post('/api/register/start', { token });
     if (start.status !== 200) return { res: start, account: undefined };
     this.userId = start.body.userId;
-    this.totpSecret = start.body.totp.secret;
+    // the authenticator secret belongs to this session's registration, labelled with the chosen username
+    const totp = await this.post('/api/register/totp', { token, username });
+    if (totp.status !== 200) return { res: totp, account: undefined };
+    this.totpSecret = totp.body.secret;
     const account = createAccount(start.body.userId, password, start.body.kdf as KdfParams);
     const res = await this.post('/api/register/finish', {
       token,
