@@ -26,6 +26,9 @@ export function plausibleBlobLength(length: number, chunkSize: number): boolean 
 /** Uploads untouched for this long are abandoned: their reservation and bytes are dropped. */
 export const STALE_UPLOAD_MS = 24 * 3600_000;
 
+/** An upload still receiving bytes, or one whose document exists. */
+export type UploadState = 'in_flight' | 'finished';
+
 export interface NewUpload {
   id: unknown;
   length: number;
@@ -88,10 +91,35 @@ export class UploadService {
     return id;
   }
 
-  /** Only the person who started an upload may continue, inspect or cancel it. */
-  async authorize(userId: string, rawId: unknown): Promise<void> {
-    const row = await uploads.byId(this.db, documentId(rawId));
-    if (!row || row.owner_id !== userId) throw new NotFound('There is no such upload.', 'upload_not_found');
+  /**
+   * Only the person who started an upload may continue, inspect or cancel it. A finished upload is its
+   * document: the owner may still ask about it ("inspect", tus HEAD), so a client that lost the last answer
+   * learns that everything arrived; there is nothing left to send or cancel ("change": 409).
+   */
+  async authorize(userId: string, rawId: unknown, action: 'inspect' | 'change'): Promise<UploadState> {
+    const missing = new NotFound('There is no such upload.', 'upload_not_found');
+    if (!isUuid(rawId)) throw missing;
+    const row = await uploads.byId(this.db, rawId);
+    if (row) {
+      if (row.owner_id !== userId) throw missing;
+      return 'in_flight';
+    }
+    const doc = await documents.byId(this.db, rawId);
+    if (!doc || doc.owner_id !== userId) throw missing;
+    if (action === 'change') {
+      throw new Conflict('This upload is already finished: the document exists. Ask with HEAD to confirm.', 'upload_finished');
+    }
+    return 'finished';
+  }
+
+  /**
+   * The length of a finished upload, which is now a document; undefined while it is in flight or unknown.
+   * tus asks for an upload's state after the finish hook has already moved its bytes into blobs/.
+   */
+  async finishedLength(rawId: unknown): Promise<number | undefined> {
+    if (!isUuid(rawId) || (await uploads.byId(this.db, rawId))) return undefined;
+    const doc = await documents.byId(this.db, rawId);
+    return doc ? Number(doc.size) : undefined;
   }
 
   /** The last byte arrived: check the blob, move it into place, then write the document row. */
