@@ -175,6 +175,32 @@ describe('tus uploads from tus-js-client', function () {
     await expectStored(alice, doc);
   });
 
+  it('starts an unfinished upload over when its owner sends the same creation request again', async () => {
+    const doc = makeDocument(alice.keys, alice.userId, filler(5000, 20));
+    const octets = 'application/offset+octet-stream';
+    const first = await createUpload(alice.client, doc, doc.blob.length).set('Content-Type', octets).send(Buffer.from(doc.blob.subarray(0, 1000)));
+    expect(first.status).to.equal(201);
+    expect(first.headers['upload-offset']).to.equal('1000');
+    // its answer was lost: the client sends the same request again, now with every byte
+    const again = await createUpload(alice.client, doc, doc.blob.length).set('Content-Type', octets).send(Buffer.from(doc.blob));
+    expect(again.status).to.equal(201);
+    expect(again.headers['heirloom-document-id']).to.equal(doc.id);
+    await expectStored(alice, doc);
+  });
+
+  it('does not let anyone else start somebody’s upload over, nor send a different creation under its ID', async () => {
+    const doc = makeDocument(alice.keys, alice.userId, filler(5000, 21));
+    expect((await createUpload(alice.client, doc, doc.blob.length)).status).to.equal(201);
+    expect((await patchUpload(alice.client, doc.id, 0, doc.blob.subarray(0, 1000))).status).to.equal(204);
+    const byBob = await createUpload(bob.client, doc, doc.blob.length);
+    expect(byBob.status).to.equal(409);
+    expect(byBob.body.error).to.equal('document_exists');
+    const longer = await createUpload(alice.client, doc, doc.blob.length + 1);
+    expect(longer.status).to.equal(409);
+    const head = await alice.client.agent.head(`/api/uploads/${doc.id}`).set('Tus-Resumable', '1.0.0');
+    expect(head.headers['upload-offset']).to.equal('1000');
+  });
+
   it('drops an upload whose creation request carried bytes that are not a Heirloom blob', async () => {
     const doc = makeDocument(alice.keys, alice.userId, filler(1000, 19));
     const junk = filler(doc.blob.length, 99);
