@@ -155,8 +155,9 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
  */
 export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logger): Router {
   const { uploads } = services;
-  // creation requests that made an upload, so a failure later in the same request can drop it again
-  const created = new WeakMap<IncomingMessage, string>();
+  // The creation request that made each upload, while it runs, so a failure later in that request can drop
+  // it again. Only the latest one may: the same creation sent again restarts the upload for a new request.
+  const creators = new Map<string, IncomingMessage>();
   const tus = new JsonErrorsTusServer({
     path: '/api/uploads',
     datastore: new UploadStore(blobs.uploadsDir, (id) => uploads.finishedLength(id)),
@@ -180,7 +181,11 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
           meta: upload.metadata?.meta,
           keyWrap: upload.metadata?.keyWrap,
         });
-        created.set(nodeReq(req), id);
+        const node = nodeOf(req);
+        creators.set(id, node.req);
+        node.res?.once('close', () => {
+          if (creators.get(id) === node.req) creators.delete(id);
+        });
         return { metadata: { docId: id } };
       }),
     onIncomingRequest: (req, uploadId) =>
@@ -201,8 +206,10 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
       if (answer.status_code >= 500) logger.error({ err, method: req.method }, 'upload failed');
       // A creation request that made its upload and then failed (its bytes, or the finish) leaves nothing
       // behind: the client never learnt the upload's address, and its retry creates it afresh.
-      const id = req.method === 'POST' ? created.get(nodeReq(req)) : undefined;
+      const node = nodeReq(req);
+      const id = req.method === 'POST' ? [...creators].find(([, r]) => r === node)?.[0] : undefined;
       if (id) {
+        creators.delete(id);
         await uploads.abandon(id).catch((e: unknown) => logger.error({ err: e }, 'could not drop a failed upload'));
       }
       return answer;
