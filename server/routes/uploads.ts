@@ -68,8 +68,11 @@ const TUS_ERRORS: ReadonlyArray<[{ body: string }, number, string, string]> = [
   [ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION, 400, 'length_required', 'The upload must give its length when it starts (Upload-Length); Upload-Defer-Length is not supported.'],
 ];
 
-/** tus wants {status_code, body}; ours are typed errors with a sentence for the person. */
-function tusError(err: unknown): { status_code: number; body: string } {
+/**
+ * tus wants {status_code, body}; ours are typed errors with a sentence for the person. An unexpected error
+ * keeps its cause, for the log.
+ */
+function tusError(err: unknown): { status_code: number; body: string; cause?: unknown } {
   if (err instanceof AppError) return { status_code: err.status, body: jsonBody(err.code, err.message) };
   const e = err as { status_code?: number; body?: string } | undefined;
   const known = TUS_ERRORS.find(([tus]) => tus === err || (typeof e?.body === 'string' && tus.body === e.body));
@@ -77,7 +80,8 @@ function tusError(err: unknown): { status_code: number; body: string } {
   if (typeof e?.status_code === 'number' && e.status_code < 500 && typeof e.body === 'string' && isOurJson(e.body)) {
     return { status_code: e.status_code, body: e.body };
   }
-  return { status_code: 500, body: jsonBody('internal', 'The upload failed on the server.') };
+  const cause = err instanceof Error ? err : ((err as { cause?: unknown } | undefined)?.cause ?? err);
+  return { status_code: 500, body: jsonBody('internal', 'The upload failed on the server.'), cause };
 }
 
 function isOurJson(body: string): boolean {
@@ -203,7 +207,7 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
       }),
     onResponseError: async (req, err) => {
       const answer = tusError(err);
-      if (answer.status_code >= 500) logger.error({ err, method: req.method }, 'upload failed');
+      if (answer.status_code >= 500) logger.error({ err: answer.cause ?? err, method: req.method }, 'upload failed');
       // A creation request that made its upload and then failed (its bytes, or the finish) leaves nothing
       // behind: the client never learnt the upload's address, and its retry creates it afresh.
       const node = nodeReq(req);
@@ -212,7 +216,7 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
         creators.delete(id);
         await uploads.abandon(id).catch((e: unknown) => logger.error({ err: e }, 'could not drop a failed upload'));
       }
-      return answer;
+      return { status_code: answer.status_code, body: answer.body };
     },
   });
   tus.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => {

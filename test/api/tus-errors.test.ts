@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember, type TestClient } from '../helpers/client.js';
 import { createUpload, filler, makeDocument, patchUpload, tusMetadata, type TestDocument } from '../helpers/documents.js';
-import { ready } from '../../client/crypto/index.js';
+import { ready, type UnlockedKeys } from '../../client/crypto/index.js';
 
 type Answer = { status: number; headers: Record<string, string>; body: { error?: unknown; message?: unknown }; text: string };
 
@@ -12,6 +14,7 @@ describe('tus refusals are JSON', function () {
   let c: TestClient;
   let inFlight: TestDocument;
   let fresh: TestDocument;
+  let keys: UnlockedKeys;
 
   const post = () => c.agent.post('/api/uploads').set('X-CSRF-Token', c.csrf);
   const meta = (d: TestDocument) => tusMetadata({ docId: d.id, meta: d.meta, keyWrap: d.keyWrap });
@@ -21,6 +24,7 @@ describe('tus refusals are JSON', function () {
     t = await startTestServer();
     const m = await newMember(t.app, t.services, 'alice');
     c = m.client;
+    keys = m.account.keys;
     inFlight = makeDocument(m.account.keys, c.userId, filler(1000, 1));
     fresh = makeDocument(m.account.keys, c.userId, filler(1000, 2));
     expect((await createUpload(c, inFlight, inFlight.blob.length)).status).to.equal(201);
@@ -100,10 +104,23 @@ describe('tus refusals are JSON', function () {
     expect(res.headers['content-type']).to.match(/^application\/json\b/);
   });
 
+  it('answers an unexpected failure with a JSON 500 that tells nothing of the server, and logs its cause', async () => {
+    const blocked = makeDocument(keys, c.userId, filler(1000, 3));
+    // a folder where the upload's file must go: the disk refuses, as a full or broken disk would
+    mkdirSync(path.join(t.dataDir, 'uploads', blocked.id));
+    const res = await createUpload(c, blocked, blocked.blob.length);
+    expect(res.status).to.equal(500);
+    expect(res.headers['content-type']).to.match(/^application\/json\b/);
+    expect(res.body).to.deep.equal({ error: 'internal', message: 'The upload failed on the server.' });
+    const logged = t.logs().split('\n').find((l) => l.includes('"upload failed"'));
+    expect(logged).to.be.a('string').and.match(/"level":50/).and.match(/EISDIR/);
+    rmSync(path.join(t.dataDir, 'uploads', blocked.id), { recursive: true });
+    expect(await t.db('uploads').where({ id: blocked.id }).first()).to.equal(undefined);
+  });
+
   it('keeps the upload in flight usable after all these refusals', async () => {
     const res = await patchUpload(c, inFlight.id, 0, inFlight.blob);
     expect(res.status).to.equal(204);
     expect(res.headers['heirloom-document-id']).to.equal(inFlight.id);
-    expect(t.logs()).not.to.match(/"level":(50|60)/);
   });
 });
