@@ -200,10 +200,14 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
         // a client that lost the last answer learns the document's ID from HEAD as it would have from it
         if (state === 'finished') nodeOf(req).res?.setHeader('Heirloom-Document-Id', uploadId);
       }),
-    onUploadFinish: (_req, upload) =>
+    onUploadFinish: (req, upload) =>
       guard(async () => {
-        await uploads.finish(upload.id);
-        return { headers: { 'Heirloom-Document-Id': upload.id } };
+        const document = await uploads.finish(upload.id);
+        const headers = { 'Heirloom-Document-Id': upload.id };
+        // A PATCH answers 204 (tus): no body. A creation that carried every byte answers 201 and may say
+        // more: the new document, so one request is all a small file needs.
+        if (req.method !== 'POST') return { headers };
+        return { headers: { ...headers, 'Content-Type': JSON_TYPE }, body: JSON.stringify({ document }) };
       }),
     onResponseError: async (req, err) => {
       const answer = tusError(err);

@@ -4,7 +4,7 @@ import { documents, uploads } from '../db/documents.js';
 import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUuid } from '../../client/crypto/index.js';
-import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService } from './documents.js';
+import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService, type DocumentView } from './documents.js';
 
 /** "HLB" then format version 1 (crypto.md "Documents"). */
 const BLOB_MAGIC = Buffer.from([0x48, 0x4c, 0x42, 0x01]);
@@ -129,7 +129,7 @@ export class UploadService {
   }
 
   /** The last byte arrived: check the blob, move it into place, then write the document row. */
-  async finish(rawId: unknown): Promise<void> {
+  async finish(rawId: unknown): Promise<DocumentView> {
     const id = documentId(rawId);
     const row = await uploads.byId(this.db, id);
     if (!row) throw new NotFound('There is no such upload.', 'upload_not_found');
@@ -159,6 +159,7 @@ export class UploadService {
       throw err;
     }
     await this.blobs.removeUpload(`${id}.json`);
+    return this.docs.get(row.owner_id, id);
   }
 
   /** Drops an upload: its reservation and its bytes. */

@@ -83,6 +83,9 @@ describe('tus uploads from tus-js-client', function () {
     expect(done.requests).to.deep.equal(['POST 201']);
     expect(done.last.getHeader('Heirloom-Document-Id')).to.equal(doc.id);
     expect(done.last.getHeader('Upload-Offset')).to.equal(String(doc.blob.length));
+    expect(done.last.getHeader('Content-Type')).to.match(/^application\/json\b/);
+    const { document } = JSON.parse(done.last.getBody()) as { document: Record<string, unknown> };
+    expect(document).to.include({ id: doc.id, size: doc.blob.length, meta: doc.meta, keyWrap: doc.keyWrap, deletedAt: null });
     await expectStored(alice, doc);
   });
 
