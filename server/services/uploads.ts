@@ -80,7 +80,8 @@ export class UploadService {
       // The same creation sent again by the same person (its answer was lost, or its connection dropped
       // while it carried bytes) starts that upload over instead of failing: the client cannot know the
       // first one arrived. tus then empties the upload's file.
-      const again = pending && pending.owner_id === userId && Number(pending.length) === input.length && pending.meta === meta && pending.key_wrap === keyWrap;
+      const again =
+        pending?.owner_id === userId && Number(pending.length) === input.length && pending.meta === meta && pending.key_wrap === keyWrap;
       if (again) await uploads.remove(trx, id);
       if ((pending && !again) || (await documents.byId(trx, id))) {
         throw new Conflict('A document with this ID already exists.', 'document_exists');
