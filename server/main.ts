@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { openDataFolder } from './bootstrap.js';
 import { createApp } from './app.js';
+import { answerParserErrorsWithJson } from './http.js';
 import { ServerKeyError } from './storage/serverKey.js';
 
 /** `npm start` / the container's command: validate config, open the data folder, serve. */
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   });
+  answerParserErrorsWithJson(server);
 
   const sweep = setInterval(() => {
     services.sessions.sweep().catch((err) => logger.error({ err }, 'session sweep failed'));

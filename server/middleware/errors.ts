@@ -8,8 +8,14 @@ export function notFound(_req: Request, _res: Response, next: NextFunction) {
   next(new NotFound('There is no page at this address.'));
 }
 
+/**
+ * Everything under /api answers JSON, whatever the request accepts (a CSRF refusal too). Routing ignores
+ * case, so /API/documents reaches the API: this test must too.
+ */
+const API_PATH = /^\/api(\/|$)/i;
+
 function wantsJson(req: Request): boolean {
-  return req.path.startsWith('/api/') || (req.accepts(['html', 'json']) === 'json' && !req.get('hx-request'));
+  return API_PATH.test(req.path) || (req.accepts(['html', 'json']) === 'json' && !req.get('hx-request'));
 }
 
 /** Turns whatever was thrown into an AppError with a sentence for a person. Unknown errors become 500. */

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { EVENTS, Server as TusServer } from '@tus/server';
+import { ERRORS, EVENTS, Server as TusServer, Upload, type CancellationContext } from '@tus/server';
 import { FileStore } from '@tus/file-store';
 import type { Logger } from 'pino';
 import type { Services } from '../app.js';
@@ -8,12 +8,16 @@ import { AppError, Unauthenticated } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { STALE_UPLOAD_MS } from '../services/uploads.js';
 
-/** The Node request behind tus's web Request: it carries the express session and user. */
+/** The Node request and response behind tus's web Request: the request carries the express session and user. */
+function nodeOf(req: unknown): { req: IncomingMessage & { user?: Express.User }; res?: ServerResponse } {
+  const r = req as { runtime?: { node?: { req?: IncomingMessage; res?: ServerResponse } } };
+  const node = r.runtime?.node;
+  if (!node?.req) throw new AppError(500, 'internal', 'Upload request without its Node request.');
+  return { req: node.req as IncomingMessage & { user?: Express.User }, res: node.res };
+}
+
 function nodeReq(req: unknown): IncomingMessage & { user?: Express.User } {
-  const r = req as { runtime?: { node?: { req?: IncomingMessage } } };
-  const node = r.runtime?.node?.req;
-  if (!node) throw new AppError(500, 'internal', 'Upload request without its Node request.');
-  return node as IncomingMessage & { user?: Express.User };
+  return nodeOf(req).req;
 }
 
 function userIdOf(req: unknown): string {
@@ -37,12 +41,106 @@ function endAcceptsCallback(res: Response): void {
   }) as Response['end'];
 }
 
-/** tus wants {status_code, body}; ours are typed errors with a sentence for the person. */
-function tusError(err: unknown): { status_code: number; body: string } {
-  if (err instanceof AppError) return { status_code: err.status, body: JSON.stringify({ error: err.code, message: err.message }) };
-  const e = err as { status_code?: number; body?: string };
-  if (typeof e?.status_code === 'number') return { status_code: e.status_code, body: e.body ?? '' };
-  return { status_code: 500, body: JSON.stringify({ error: 'internal', message: 'The upload failed on the server.' }) };
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function jsonBody(code: string, message: string): string {
+  return JSON.stringify({ error: code, message });
+}
+
+/**
+ * tus's own refusals, as our errors: a stable code and a sentence (docs/api.md "Uploading"). tus answers
+ * 501 for extensions we do not offer; to a client that is a request it must change, so 400.
+ */
+const TUS_ERRORS: ReadonlyArray<[{ body: string }, number, string, string]> = [
+  [ERRORS.MISSING_OFFSET, 403, 'bad_offset', 'The request must say where its bytes go (Upload-Offset).'],
+  [ERRORS.INVALID_CONTENT_TYPE, 403, 'bad_content_type', 'Upload bytes must be sent as application/offset+octet-stream.'],
+  [ERRORS.FILE_NOT_FOUND, 404, 'upload_not_found', 'There is no such upload.'],
+  [ERRORS.INVALID_OFFSET, 409, 'offset_conflict', 'The upload is at a different offset. Ask with HEAD where it stands and continue from there.'],
+  [ERRORS.FILE_NO_LONGER_EXISTS, 410, 'upload_gone', 'This upload was left unfinished too long and was removed. Start it again.'],
+  [ERRORS.ERR_SIZE_EXCEEDED, 413, 'too_large', 'The request carries more bytes than the upload has left.'],
+  [ERRORS.ERR_MAX_SIZE_EXCEEDED, 413, 'too_large', 'The upload is larger than this server accepts.'],
+  [ERRORS.INVALID_LENGTH, 400, 'bad_length', 'The upload must give its length in bytes (Upload-Length).'],
+  [ERRORS.INVALID_METADATA, 400, 'bad_metadata', 'Upload-Metadata must be comma-separated pairs of a key and a base64 value.'],
+  [ERRORS.ABORTED, 400, 'aborted', 'The upload request was interrupted. Ask with HEAD where it stands and continue from there.'],
+  [ERRORS.INVALID_TERMINATION, 409, 'upload_finished', 'This upload is already finished: the document exists.'],
+  [ERRORS.ERR_LOCK_TIMEOUT, 423, 'upload_busy', 'Another request is still writing to this upload. Try again in a moment.'],
+  [ERRORS.UNSUPPORTED_CONCATENATION_EXTENSION, 400, 'unsupported', 'Parallel (concatenated) uploads are not supported: send one upload per document.'],
+  [ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION, 400, 'length_required', 'The upload must give its length when it starts (Upload-Length); Upload-Defer-Length is not supported.'],
+];
+
+/**
+ * tus wants {status_code, body}; ours are typed errors with a sentence for the person. An unexpected error
+ * keeps its cause, for the log.
+ */
+function tusError(err: unknown): { status_code: number; body: string; cause?: unknown } {
+  if (err instanceof AppError) return { status_code: err.status, body: jsonBody(err.code, err.message) };
+  const e = err as { status_code?: number; body?: string } | undefined;
+  const known = TUS_ERRORS.find(([tus]) => tus === err || (typeof e?.body === 'string' && tus.body === e.body));
+  if (known) return { status_code: known[1], body: jsonBody(known[2], known[3]) };
+  if (typeof e?.status_code === 'number' && e.status_code < 500 && typeof e.body === 'string' && isOurJson(e.body)) {
+    return { status_code: e.status_code, body: e.body };
+  }
+  const cause = err instanceof Error ? err : ((err as { cause?: unknown } | undefined)?.cause ?? err);
+  return { status_code: 500, body: jsonBody('internal', 'The upload failed on the server.'), cause };
+}
+
+function isOurJson(body: string): boolean {
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    return typeof parsed === 'object' && parsed !== null && typeof (parsed as { error?: unknown }).error === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** The answers tus writes itself, before any handler or hook runs. */
+function refusalOf(status: number, body: string): string {
+  if (isOurJson(body)) return body;
+  if (status === 412) return jsonBody('tus_version', 'Uploads speak tus 1.0.0: send the header Tus-Resumable: 1.0.0.');
+  const invalid = /^Invalid ([a-z0-9 -]+)\n?$/i.exec(body);
+  if (status === 400 && invalid) return jsonBody('bad_header', `These upload headers are not valid: ${invalid[1].trim().split(' ').join(', ')}.`);
+  if (status === 404) return jsonBody('not_found', 'There is no such upload.');
+  return jsonBody(status >= 500 ? 'internal' : 'bad_request', status >= 500 ? 'The upload failed on the server.' : 'The upload request could not be understood.');
+}
+
+/**
+ * Every error under /api/ is JSON (docs/api.md "Conventions"); tus writes its refusals as text, labelled
+ * text/plain. All of them, the hooks' included, pass through write().
+ */
+class JsonErrorsTusServer extends TusServer {
+  override write(context: CancellationContext, headers: Headers, status: number, body = '') {
+    if (status < 400) return super.write(context, headers, status, body);
+    headers.set('Content-Type', JSON_TYPE);
+    return super.write(context, headers, status, refusalOf(status, body));
+  }
+}
+
+/**
+ * The uploads folder as tus sees it, plus what tus cannot know: a finished upload's bytes have moved into
+ * blobs/ and it is now a document. tus asks for the upload again after the finish hook (a creation request
+ * that carried every byte) and on HEAD; both get "complete" instead of "not found".
+ */
+class UploadStore extends FileStore {
+  constructor(
+    directory: string,
+    private readonly finishedLength: (id: string) => Promise<number | undefined>,
+  ) {
+    super({ directory, expirationPeriodInMilliseconds: STALE_UPLOAD_MS });
+    // The length is reserved against the quota when an upload starts, so it must be known then.
+    this.extensions = this.extensions.filter((e) => e !== 'creation-defer-length');
+  }
+
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      return await super.getUpload(id);
+    } catch (err) {
+      const status = (err as { status_code?: number }).status_code;
+      if (status !== 404 && status !== 410) throw err;
+      const size = await this.finishedLength(id);
+      if (size === undefined) throw err;
+      return new Upload({ id, size, offset: size });
+    }
+  }
 }
 
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -56,13 +154,17 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 /**
  * POST/HEAD/PATCH/DELETE /api/uploads[/:id]: resumable uploads of encrypted blobs (tus 1.0). The client
  * names the upload by its document ID and sends the encrypted metadata and key wrap as Upload-Metadata
- * (`docId`, `meta`, `keyWrap`); the blob bytes follow with PATCH. See docs/api.md.
+ * (`docId`, `meta`, `keyWrap`); the blob bytes follow with PATCH, or some or all of them ride in the POST
+ * itself (creation-with-upload). See docs/api.md.
  */
 export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logger): Router {
   const { uploads } = services;
-  const tus = new TusServer({
+  // The creation request that made each upload, while it runs, so a failure later in that request can drop
+  // it again. Only the latest one may: the same creation sent again restarts the upload for a new request.
+  const creators = new Map<string, IncomingMessage>();
+  const tus = new JsonErrorsTusServer({
     path: '/api/uploads',
-    datastore: new FileStore({ directory: blobs.uploadsDir, expirationPeriodInMilliseconds: STALE_UPLOAD_MS }),
+    datastore: new UploadStore(blobs.uploadsDir, (id) => uploads.finishedLength(id)),
     relativeLocation: true,
     respectForwardedHeaders: false,
     // same-origin only: no CORS headers (tus would answer any origin with *)
@@ -83,19 +185,43 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
           meta: upload.metadata?.meta,
           keyWrap: upload.metadata?.keyWrap,
         });
+        const node = nodeOf(req);
+        creators.set(id, node.req);
+        node.res?.once('close', () => {
+          if (creators.get(id) === node.req) creators.delete(id);
+        });
         return { metadata: { docId: id } };
       }),
     onIncomingRequest: (req, uploadId) =>
       guard(async () => {
         const userId = userIdOf(req);
-        if (uploadId && req.method !== 'POST') await uploads.authorize(userId, uploadId);
+        if (!uploadId || req.method === 'POST') return;
+        const state = await uploads.authorize(userId, uploadId, req.method === 'HEAD' ? 'inspect' : 'change');
+        // a client that lost the last answer learns the document's ID from HEAD as it would have from it
+        if (state === 'finished') nodeOf(req).res?.setHeader('Heirloom-Document-Id', uploadId);
       }),
-    onUploadFinish: (_req, upload) =>
+    onUploadFinish: (req, upload) =>
       guard(async () => {
-        await uploads.finish(upload.id);
-        return { headers: { 'Heirloom-Document-Id': upload.id } };
+        const document = await uploads.finish(upload.id);
+        const headers = { 'Heirloom-Document-Id': upload.id };
+        // A PATCH answers 204 (tus): no body. A creation that carried every byte answers 201 and may say
+        // more: the new document, so one request is all a small file needs.
+        if (req.method !== 'POST') return { headers };
+        return { headers: { ...headers, 'Content-Type': JSON_TYPE }, body: JSON.stringify({ document }) };
       }),
-    onResponseError: (_req, err) => tusError(err),
+    onResponseError: async (req, err) => {
+      const answer = tusError(err);
+      if (answer.status_code >= 500) logger.error({ err: answer.cause ?? err, method: req.method }, 'upload failed');
+      // A creation request that made its upload and then failed (its bytes, or the finish) leaves nothing
+      // behind: the client never learnt the upload's address, and its retry creates it afresh.
+      const node = nodeReq(req);
+      const id = req.method === 'POST' ? [...creators].find(([, r]) => r === node)?.[0] : undefined;
+      if (id) {
+        creators.delete(id);
+        await uploads.abandon(id).catch((e: unknown) => logger.error({ err: e }, 'could not drop a failed upload'));
+      }
+      return { status_code: answer.status_code, body: answer.body };
+    },
   });
   tus.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => {
     uploads.abandon(id).catch((err) => logger.error({ err }, 'could not drop a cancelled upload'));
@@ -103,6 +229,8 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
 
   const router = Router();
   const handle = (req: Request, res: Response, next: NextFunction) => {
+    // tus GET would serve an upload's bytes; documents are read at /api/documents/:id/blob
+    if (req.method === 'GET') return next();
     if (!req.user) return next(new Unauthenticated('Your session has ended. Please log in again.'));
     res.set('Cache-Control', 'no-store');
     endAcceptsCallback(res);

@@ -4,7 +4,7 @@ import { documents, uploads } from '../db/documents.js';
 import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUuid } from '../../client/crypto/index.js';
-import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService } from './documents.js';
+import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService, type DocumentView } from './documents.js';
 
 /** "HLB" then format version 1 (crypto.md "Documents"). */
 const BLOB_MAGIC = Buffer.from([0x48, 0x4c, 0x42, 0x01]);
@@ -25,6 +25,9 @@ export function plausibleBlobLength(length: number, chunkSize: number): boolean 
 
 /** Uploads untouched for this long are abandoned: their reservation and bytes are dropped. */
 export const STALE_UPLOAD_MS = 24 * 3600_000;
+
+/** An upload still receiving bytes, or one whose document exists. */
+export type UploadState = 'in_flight' | 'finished';
 
 export interface NewUpload {
   id: unknown;
@@ -73,7 +76,14 @@ export class UploadService {
     const keyWrap = input.keyWrap;
     const quota = await this.docs.quotaOf(userId);
     await this.db.transaction(async (trx) => {
-      if ((await documents.byId(trx, id)) || (await uploads.byId(trx, id))) {
+      const pending = await uploads.byId(trx, id);
+      // The same creation sent again by the same person (its answer was lost, or its connection dropped
+      // while it carried bytes) starts that upload over instead of failing: the client cannot know the
+      // first one arrived. tus then empties the upload's file.
+      const again =
+        pending?.owner_id === userId && Number(pending.length) === input.length && pending.meta === meta && pending.key_wrap === keyWrap;
+      if (again) await uploads.remove(trx, id);
+      if ((pending && !again) || (await documents.byId(trx, id))) {
         throw new Conflict('A document with this ID already exists.', 'document_exists');
       }
       const used = (await documents.usedBytes(trx, userId)) + (await uploads.reservedBytes(trx, userId));
@@ -88,14 +98,39 @@ export class UploadService {
     return id;
   }
 
-  /** Only the person who started an upload may continue, inspect or cancel it. */
-  async authorize(userId: string, rawId: unknown): Promise<void> {
-    const row = await uploads.byId(this.db, documentId(rawId));
-    if (!row || row.owner_id !== userId) throw new NotFound('There is no such upload.', 'upload_not_found');
+  /**
+   * Only the person who started an upload may continue, inspect or cancel it. A finished upload is its
+   * document: the owner may still ask about it ("inspect", tus HEAD), so a client that lost the last answer
+   * learns that everything arrived; there is nothing left to send or cancel ("change": 409).
+   */
+  async authorize(userId: string, rawId: unknown, action: 'inspect' | 'change'): Promise<UploadState> {
+    const missing = new NotFound('There is no such upload.', 'upload_not_found');
+    if (!isUuid(rawId)) throw missing;
+    const row = await uploads.byId(this.db, rawId);
+    if (row) {
+      if (row.owner_id !== userId) throw missing;
+      return 'in_flight';
+    }
+    const doc = await documents.byId(this.db, rawId);
+    if (!doc || doc.owner_id !== userId) throw missing;
+    if (action === 'change') {
+      throw new Conflict('This upload is already finished: the document exists. Ask with HEAD to confirm.', 'upload_finished');
+    }
+    return 'finished';
+  }
+
+  /**
+   * The length of a finished upload, which is now a document; undefined while it is in flight or unknown.
+   * tus asks for an upload's state after the finish hook has already moved its bytes into blobs/.
+   */
+  async finishedLength(rawId: unknown): Promise<number | undefined> {
+    if (!isUuid(rawId) || (await uploads.byId(this.db, rawId))) return undefined;
+    const doc = await documents.byId(this.db, rawId);
+    return doc ? Number(doc.size) : undefined;
   }
 
   /** The last byte arrived: check the blob, move it into place, then write the document row. */
-  async finish(rawId: unknown): Promise<void> {
+  async finish(rawId: unknown): Promise<DocumentView> {
     const id = documentId(rawId);
     const row = await uploads.byId(this.db, id);
     if (!row) throw new NotFound('There is no such upload.', 'upload_not_found');
@@ -125,6 +160,7 @@ export class UploadService {
       throw err;
     }
     await this.blobs.removeUpload(`${id}.json`);
+    return this.docs.get(row.owner_id, id);
   }
 
   /** Drops an upload: its reservation and its bytes. */

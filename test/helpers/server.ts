@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { openDataFolder } from '../../server/bootstrap.js';
 import { createApp, type Services } from '../../server/app.js';
+import { answerParserErrorsWithJson } from '../../server/http.js';
 import type { Db } from '../../server/db/connection.js';
 import type { RateLimitSettings } from '../../server/services/rateLimits.js';
 import type { Clock } from '../../server/clock.js';
@@ -60,6 +61,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; rate
           config.baseUrl = `http://127.0.0.1:${port}`;
           resolve(config.baseUrl);
         });
+        answerParserErrorsWithJson(server);
       }),
     close: async () => {
       if (server) {
