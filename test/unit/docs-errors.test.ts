@@ -51,7 +51,8 @@ function lineOf(n: ts.Node): string {
 /** The files the HTTP app loads: server/app.ts and everything it imports for values, transitively. */
 function appFiles(): ts.SourceFile[] {
   const seen = new Map<string, ts.SourceFile>();
-  const queue = [path.join(root, 'server/app.ts')];
+  // server/http.ts answers what Node's parser refuses, before the app sees it (main.ts wires it)
+  const queue = [path.join(root, 'server/app.ts'), path.join(root, 'server/http.ts')];
   while (queue.length) {
     const file = queue.pop() as string;
     if (seen.has(file)) continue;
@@ -157,8 +158,20 @@ function codesInSources(): { found: Found[]; problems: string[] } {
         const codes = arg ? codesOf(arg, files, problems) : cls.defaultCode !== null ? [cls.defaultCode] : [];
         for (const code of codes) found.push({ code, status, where: lineOf(n) });
       }
-      // answers the server writes by hand, e.g. the upload handler's `{error: 'internal', …}`
-      if (ts.isPropertyAssignment(n) && n.name.getText() === 'error' && rel(sf.fileName).startsWith('server/')) {
+      // tus's refusals mapped to ours: rows of `[ERRORS.X, status, 'code', message]`
+      if (ts.isArrayLiteralExpression(n) && n.elements.length >= 3 && ts.isPropertyAccessExpression(n.elements[0] as ts.Expression)) {
+        const owner = (n.elements[0] as ts.PropertyAccessExpression).expression.getText();
+        const code = literal(n.elements[2]);
+        if (owner === 'ERRORS' && code !== null) found.push({ code, status: numeric(n.elements[1]), where: lineOf(n) });
+      }
+      // bodies built by a helper, e.g. `jsonBody('tus_version', …)`
+      if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === 'jsonBody') {
+        const code = literal(n.arguments[0]);
+        if (code !== null) found.push({ code, status: null, where: lineOf(n) });
+      }
+      // answers the server writes by hand, e.g. the upload handler's `{error: 'internal', …}`, or the HTTP
+      // layer's `{status, code}` table for requests Node cannot parse
+      if (ts.isPropertyAssignment(n) && (n.name.getText() === 'error' || (n.name.getText() === 'code' && rel(sf.fileName) === 'server/http.ts')) && rel(sf.fileName).startsWith('server/')) {
         const code = literal(n.initializer);
         if (code === null) return;
         const sibling = (n.parent as ts.ObjectLiteralExpression).properties.find(
