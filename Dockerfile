@@ -39,26 +39,12 @@ RUN test -f /usr/local/include/node/node.h \
  && npm cache clean --force
 
 COPY . .
+# The browser bundle, then the server, the admin CLI, the rescue tool and the migrations compiled from
+# TypeScript to JavaScript in dist/ (scripts/build-server.mjs says how and why).
 RUN npm run build \
+ && npm run build:server \
+ && test -f dist/server/main.js -a -f dist/scripts/admin.js -a -f dist/scripts/rescue.js \
  && chmod 0755 bin/*
-
-# ---- compile: the server, the admin CLI, the rescue tool and the migrations, TypeScript to JavaScript ---
-# A stage of its own, because it needs the dev dependencies (TypeScript, type packages) and nothing of it
-# but the JavaScript goes further. --ignore-scripts: the compiler needs no native module.
-FROM node:24-bookworm-slim AS compile
-WORKDIR /src
-ENV npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts && npm cache clean --force
-COPY tsconfig.json tsconfig.build.json ./
-COPY server server
-COPY client client
-COPY scripts scripts
-COPY migrations migrations
-# Fails the image build on any type error. dist/ mirrors the source tree (server/, client/crypto/,
-# scripts/, migrations/), so the code finds views/, public/ and migrations/ where it expects them.
-RUN npx tsc -p tsconfig.build.json \
- && test -f dist/server/main.js -a -f dist/scripts/admin.js -a -f dist/scripts/rescue.js
 
 # ---- runtime: compiled JavaScript, no compilers, no dev dependencies, not root --------------------------
 FROM node:24-bookworm-slim
@@ -79,7 +65,7 @@ COPY --from=build /app/views views
 COPY --from=build /app/public public
 COPY --from=build /app/bin bin
 COPY --from=build /app/docs docs
-COPY --from=compile /src/dist/ ./
+COPY --from=build /app/dist/ ./
 
 # /data owned by `node` (uid 1000) and private to it (0700) before VOLUME, so a new named volume starts
 # out writable for it and closed to everyone else. The two --help runs load every module the compiled code
@@ -104,4 +90,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # closes connections and the database and exits. node runs the compiled server directly, not through npm,
 # which would swallow signals.
 ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
-CMD ["node", "server/main.js"]
+CMD ["node", "--enable-source-maps", "server/main.js"]
