@@ -9,7 +9,7 @@
 # Node 24 (LTS, supported until April 2028): better-sqlite3 12 supports it, and it is the newest LTS line
 # our dependencies are known to work on. Node 20 reached its end of life in April 2026.
 
-# ---- build: install production dependencies, compile better-sqlite3, bundle the browser code ----------
+# ---- build: production dependencies, better-sqlite3, the browser bundle, the server as JavaScript ------
 FROM node:24-bookworm-slim AS build
 
 RUN apt-get update \
