@@ -323,6 +323,9 @@ program.addHelpText(
   '\nThe admin can never read a document or reset a password. Examples and what each command prints: docs/admin-cli.md',
 );
 
+// Backups, restores and a database made by a command on a fresh folder are for this user only, as the
+// server's own files are (server/main.ts).
+process.umask(0o077);
 program.parseAsync().catch((err) => {
   const message =
     err instanceof ConfigError

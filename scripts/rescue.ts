@@ -105,6 +105,8 @@ const program = new Command('heirloom-rescue')
     if (summary.damaged.length > 0) process.exitCode = 2;
   });
 
+// The rescued files are plaintext: readable by the person who ran the rescue only, never by other users.
+process.umask(0o077);
 program.parseAsync().catch((err) => {
   process.stderr.write(`heirloom-rescue: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);

@@ -8,6 +8,8 @@ export interface DataFolder {
   db: Db;
   serverKey: Uint8Array;
   serverKeyCreated: boolean;
+  /** folders other local users can open and that could not be tightened (the server warns about them) */
+  loosePermissions: string[];
 }
 
 /**
@@ -16,10 +18,10 @@ export interface DataFolder {
  */
 export async function openDataFolder(config: Config, opts: { migrate?: boolean } = {}): Promise<DataFolder> {
   await ready();
-  ensureDataDirs(config.dataDir);
+  const loosePermissions = ensureDataDirs(config.dataDir);
   const { key, created } = loadOrCreateServerKey(config.serverKeyFile);
   ensurePrivate(config.serverKeyFile);
   const db = openDb(path.join(config.dataDir, 'heirloom.sqlite'));
   if (opts.migrate !== false) await migrateLatest(db);
-  return { db, serverKey: key, serverKeyCreated: created };
+  return { db, serverKey: key, serverKeyCreated: created, loosePermissions };
 }

@@ -8,6 +8,9 @@ import { ServerKeyError } from './storage/serverKey.js';
 
 /** `npm start` / the container's command: validate config, open the data folder, serve. */
 async function main(): Promise<void> {
+  // Everything this process creates (database, WAL, blobs, uploads, keys, backups) is for its own user
+  // only: other local users of the machine must not read even the ciphertext or the auth hashes.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig();
@@ -38,6 +41,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  for (const dir of data.loosePermissions) {
+    logger.warn({ dir }, `other users of this machine can open ${dir}: run chmod 700 on it (docs/install.md)`);
+  }
   if (data.serverKeyCreated) {
     logger.warn({ file: config.serverKeyFile }, 'created a new server key: back it up separately from the data folder');
   }
@@ -46,7 +52,12 @@ async function main(): Promise<void> {
   await services.uploads.sweep();
   await services.documents.purgeExpired();
 
-  const server = app.listen(config.port, config.host, async () => {
+  const server = app.listen(config.port, config.host, async (err?: Error) => {
+    if (err) {
+      process.stderr.write(`Heirloom cannot start: ${listenProblem(err, config.port, config.host)}\n`);
+      await data.db.destroy().catch(() => {});
+      process.exit(2);
+    }
     const { port } = server.address() as AddressInfo;
     logger.info({ port, dataDir: config.dataDir }, 'Heirloom is listening');
     const lines = [`Heirloom is running at ${config.baseUrl} (port ${port}).`];
@@ -91,6 +102,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** The sentence for a port we cannot listen on; the setting to change is named, since that is the fix. */
+function listenProblem(err: Error, port: number, host: string): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return `port ${port} is already in use (another program, or another Heirloom, listens on it). Stop that program, or set HEIRLOOM_PORT to a free port.`;
+    case 'EACCES':
+      return `it is not allowed to listen on port ${port} (ports below 1024 need extra rights). Set HEIRLOOM_PORT to a port from 1024 up, such as 8080, and put a reverse proxy in front for port 80 or 443.`;
+    case 'EADDRNOTAVAIL':
+      return `${host} is not an address of this machine, so it cannot listen on it. Check HEIRLOOM_HOST (0.0.0.0 listens on every address).`;
+    default:
+      return `it cannot listen on ${host}:${port} (HEIRLOOM_HOST, HEIRLOOM_PORT): ${err.message}`;
+  }
 }
 
 main().catch((err) => {

@@ -1,5 +1,6 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import knexFactory, { type Knex } from 'knex';
 
 export type Db = Knex;
@@ -7,9 +8,33 @@ export type Db = Knex;
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const MIGRATIONS_DIR = path.resolve(here, '..', '..', 'migrations');
 
+/**
+ * The migration files, run from TypeScript (npm start, tests) or from the image's compiled JavaScript.
+ * knex's own loader records a migration under its file name, extension included, so a database made by
+ * one would look "corrupt" to the other; here every migration is known by its .ts name wherever it runs,
+ * and the file loaded is the one in this module's own language.
+ */
+class MigrationFiles implements Knex.MigrationSource<string> {
+  readonly #ext = path.extname(fileURLToPath(import.meta.url));
+
+  async getMigrations(): Promise<string[]> {
+    const files = await readdir(MIGRATIONS_DIR);
+    const names = files.filter((f) => /^\d{14}_\w+\.(ts|js)$/.test(f)).map((f) => f.replace(/\.(ts|js)$/, '.ts'));
+    return [...new Set(names)].sort();
+  }
+
+  getMigrationName(name: string): string {
+    return name;
+  }
+
+  async getMigration(name: string): Promise<Knex.Migration> {
+    const file = path.join(MIGRATIONS_DIR, name.replace(/\.ts$/, this.#ext));
+    return (await import(pathToFileURL(file).href)) as Knex.Migration;
+  }
+}
+
 export const migrationConfig: Knex.MigratorConfig = {
-  directory: MIGRATIONS_DIR,
-  loadExtensions: ['.ts', '.js'],
+  migrationSource: new MigrationFiles(),
   tableName: 'knex_migrations',
 };
 

@@ -41,7 +41,7 @@ export class BlobStore {
       await handle.close();
     }
     const dir = path.dirname(target);
-    await fs.mkdir(dir, { recursive: true });
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     await fs.rename(from, target);
     await syncDir(dir);
     await syncDir(path.dirname(from));

@@ -45,6 +45,23 @@ export function ensurePrivate(file: string): void {
   }
 }
 
-export function ensureDataDirs(dataDir: string): void {
-  for (const sub of ['', 'blobs', 'uploads']) mkdirSync(path.join(dataDir, sub), { recursive: true });
+/**
+ * Creates the data folder and its blobs/ and uploads/ folders for the server's user only (0700). A data
+ * folder that already exists and lets group or others in (made by hand, or by an older Heirloom) is
+ * tightened to 0700: the database holds auth hashes and wrapped keys, and nobody else on the machine needs
+ * them. What cannot be tightened (a folder owned by another user) is returned, for the caller to warn about.
+ */
+export function ensureDataDirs(dataDir: string): string[] {
+  const loose: string[] = [];
+  for (const sub of ['', 'blobs', 'uploads']) {
+    const dir = path.join(dataDir, sub);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if ((statSync(dir).mode & 0o077) === 0) continue;
+    try {
+      chmodSync(dir, 0o700);
+    } catch {
+      loose.push(dir);
+    }
+  }
+  return loose;
 }
