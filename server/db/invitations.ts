@@ -18,8 +18,6 @@ export interface InvitationRow {
 export const invitations = {
   insert: (db: Db, row: InvitationRow) => db<InvitationRow>('invitations').insert(row),
   byTokenHash: (db: Db, tokenHash: string) => db<InvitationRow>('invitations').where({ token_hash: tokenHash }).first(),
-  setTotpSecret: (db: Db, id: string, secret: string) =>
-    db('invitations').where({ id }).whereNull('totp_secret').update({ totp_secret: secret }),
   /** Marks the invitation used only if nobody else did first; false when it was already taken. */
   claim: async (db: Db, id: string, now: number): Promise<boolean> =>
     (await db('invitations').where({ id }).whereNull('used_at').andWhere('expires_at', '>', now).update({ used_at: now })) === 1,

@@ -4,13 +4,13 @@ import type { Db } from '../db/connection.js';
 import { users, type UserRow } from '../db/users.js';
 import { sessions } from '../db/sessions.js';
 import { LoginFailed, Validation } from '../errors.js';
-import { checkTotp, newTotpSecret, totpQrSvg, totpUri } from '../auth/totp.js';
+import { checkTotp, newTotpSecret, totpIssuer, totpQrSvg, totpUri } from '../auth/totp.js';
 import type { ServerCrypto } from '../auth/serverCrypto.js';
 // StoredKeys: what a client needs, after both login steps or an unlock, to open the vault
 import { checkKdfParams, KDF_ALG, type KdfParams, type StoredKeys } from '../../client/crypto/index.js';
 import type { AuditService, Origin } from './audit.js';
 import type { Attempt, RateLimits } from './rateLimits.js';
-import { keyBytes, normaliseUsername, publicUser, type PublicUser } from './registration.js';
+import { keyBytes, normaliseUsername } from './registration.js';
 
 
 export const kdfSchema = z.object({
@@ -140,7 +140,7 @@ export class AccountService {
     const row = await users.byId(this.db, userId);
     if (!row || row.disabled_at || row.totp_secret) return null;
     const secret = newTotpSecret();
-    const uri = totpUri(secret, row.username, `Heirloom (${new URL(this.config.baseUrl).host})`);
+    const uri = totpUri(secret, row.username, totpIssuer(this.config.baseUrl));
     return { wrapped: this.crypto.wrapTotp(row.id, secret), totp: { secret, uri, qrSvg: await totpQrSvg(uri) } };
   }
 
@@ -177,10 +177,6 @@ export class AccountService {
     await this.audit.record('login_success', userId, origin);
   }
 
-  async userById(id: string): Promise<PublicUser | null> {
-    const row = await users.byId(this.db, id);
-    return row && !row.disabled_at ? publicUser(row) : null;
-  }
 
   async vaultKeys(userId: string): Promise<StoredKeys> {
     const row = await users.byId(this.db, userId);
@@ -243,8 +239,10 @@ export class AccountService {
     let kdf: KdfParams;
     try {
       kdf = checkKdfParams(input.newKdf);
-    } catch {
-      throw new Validation('The new password settings are below the safe minimum (Argon2id, 3 passes, 64 MiB).', 'weak_kdf');
+    } catch (err) {
+      // the crypto core's sentence says which rule failed: too weak, too large, or a malformed salt
+      const why = err instanceof Error ? err.message : 'They are not valid.';
+      throw new Validation(`The new password settings cannot be used. ${why}`, 'weak_kdf');
     }
     const newAuthKey = keyBytes('authKey', input.newAuthKey);
     keyBytes('passwordWrappedAccountKey', input.newPasswordWrappedAccountKey);
