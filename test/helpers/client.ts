@@ -70,12 +70,21 @@ export class TestClient {
     return this.agent.get(path).set('Accept', 'application/json');
   }
 
-  /** A fresh code for a step not used yet: one step back, now, or one ahead (the server accepts ±1). */
+  /**
+   * A fresh code for a step not used yet: one step back, now, or one ahead (the server accepts ±1). The step
+   * back is used only while it has a few seconds left: it stops being accepted when the current step ends,
+   * and a code that reaches the server just after that would fail by chance.
+   */
   async nextCode(): Promise<string> {
-    let step = Math.max(this.lastStep + 1, stepNow() - 1);
+    const pick = () => {
+      const now = stepNow();
+      const oldestSafe = Date.now() - now * 30_000 < 25_000 ? now - 1 : now;
+      return Math.max(this.lastStep + 1, oldestSafe);
+    };
+    let step = pick();
     while (step > stepNow() + 1) {
       await new Promise((r) => setTimeout(r, 1000));
-      step = Math.max(this.lastStep + 1, stepNow() - 1);
+      step = pick();
     }
     this.lastStep = step;
     return codeAt(this.totpSecret, step);
