@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { ready } from '../../client/crypto/index.js';
 import { newMember } from '../helpers/client.js';
 import { makeDocument, upload } from '../helpers/documents.js';
 import { runCli } from '../helpers/restore.js';
+import { startServerProcess, stopServerProcess } from '../helpers/serverProcess.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const run = promisify(execFile);
@@ -21,26 +22,6 @@ function ownFiles(dir: string): string[] {
     .map((e) => path.join(e.parentPath, e.name));
 }
 
-/** Starts `node server/main.js` in the compiled tree; resolves once it listens and has printed its link. */
-function startCompiled(appDir: string, dataDir: string): Promise<{ proc: ChildProcess; url: string; token: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['server/main.js'], {
-      cwd: appDir,
-      env: { ...process.env, HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_PORT: '0', HEIRLOOM_HOST: '127.0.0.1', HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const port = /\(port (\d+)\)/.exec(out);
-      const token = /\/register#([\w-]+)/.exec(out);
-      if (port && token && out.endsWith('\n\n')) resolve({ proc, url: `http://127.0.0.1:${port[1]}`, token: token[1] as string });
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`the compiled server exited with ${code}:\n${out}`)));
-  });
-}
 
 /**
  * The Docker image runs the server compiled to JavaScript (npm run build:server), laid out as the image
@@ -71,19 +52,17 @@ describe('the server compiled to JavaScript, as the image runs it', function () 
 
   it('serves pages, registers a person and stores a document', async () => {
     await ready();
-    const server = await startCompiled(appDir, dataDir);
+    const server = await startServerProcess(appDir, ['server/main.js'], dataDir);
     try {
       expect((await request(server.url).get('/healthz')).status).to.equal(200);
       const page = await request(server.url).get('/login');
       expect(page.status).to.equal(200);
       expect(page.text).to.include('csrf-token');
-      const m = await newMember(server.url, { registration: { createInvitation: async () => ({ token: server.token }) } }, 'compiled');
+      const m = await newMember(server.url, { registration: { createInvitation: async () => ({ token: server.setupToken as string }) } }, 'compiled');
       const doc = makeDocument(m.account.keys, m.client.userId, new TextEncoder().encode('a will, compiled'));
       expect((await upload(m.client, doc)).status).to.equal(204);
     } finally {
-      const exited = new Promise((r) => server.proc.once('exit', r));
-      server.proc.kill('SIGTERM');
-      await exited;
+      await stopServerProcess(server.proc);
     }
   });
 

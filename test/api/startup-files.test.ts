@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,47 +7,13 @@ import { ready } from '../../client/crypto/index.js';
 import { newMember } from '../helpers/client.js';
 import { makeDocument, upload } from '../helpers/documents.js';
 import { runCli } from '../helpers/restore.js';
+import { startServerProcess, stopServerProcess } from '../helpers/serverProcess.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Permission bits of a path, as an octal string ('700'), so a failure shows what it was. */
 const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
 
-interface Running {
-  proc: ChildProcess;
-  url: string;
-  setupToken: string | null;
-}
-
-/** Starts the real server the way `npm start` does, on a random port; resolves once it listens. */
-function startServer(dataDir: string): Promise<Running> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-      cwd: root,
-      env: { ...process.env, HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_PORT: '0', HEIRLOOM_HOST: '127.0.0.1', HEIRLOOM_KDF_MEM_MIB: '64', HEIRLOOM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const port = /\(port (\d+)\)/.exec(out);
-      if (port && out.endsWith('\n\n')) {
-        const url = `http://127.0.0.1:${port[1]}`;
-        resolve({ proc, url, setupToken: /\/register#([\w-]+)/.exec(out)?.[1] ?? null });
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
-  });
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
-}
 
 describe('files the server creates on disk', function () {
   this.timeout(120_000);
@@ -61,7 +26,7 @@ describe('files the server creates on disk', function () {
   it('keeps the data folder, the database, its WAL, the server key and every blob to the server user alone', async () => {
     await ready();
     const dataDir = path.join(parent, 'data');
-    const server = await startServer(dataDir);
+    const server = await startServerProcess(root, ['--import', 'tsx', 'server/main.ts'], dataDir);
     try {
       expect(server.setupToken, 'the first start prints a setup link').to.be.a('string');
       const token = server.setupToken as string;
@@ -79,7 +44,7 @@ describe('files the server creates on disk', function () {
       expect(files.map((f) => path.basename(f))).to.include.members(['heirloom.sqlite', 'heirloom.sqlite-wal', 'heirloom.sqlite-shm']);
       for (const f of files) expect(modeOf(f), f).to.equal('600');
     } finally {
-      await stop(server.proc);
+      await stopServerProcess(server.proc);
     }
   });
 
@@ -87,8 +52,8 @@ describe('files the server creates on disk', function () {
     const dataDir = path.join(parent, 'data');
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
-    const server = await startServer(dataDir);
-    await stop(server.proc);
+    const server = await startServerProcess(root, ['--import', 'tsx', 'server/main.ts'], dataDir);
+    await stopServerProcess(server.proc);
     expect(modeOf(dataDir)).to.equal('700');
   });
 
