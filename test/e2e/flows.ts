@@ -94,6 +94,20 @@ export async function register(page: Page, inviteUrl: string, username: string, 
 
 /** Registration from the account step of an invitation page already open. */
 export async function finishRegistration(page: Page, username: string, password: string): Promise<Person> {
+  await registerUpToCode(page, username, password);
+  const codes = new TotpCodes(await totpSecret(page));
+  await page.fill('#reg-totp-code', await codes.next());
+  await page.click('[data-reg-finish]');
+  await page.waitForURL((u) => u.pathname === '/');
+  await expectUnlocked(page);
+  return { username, password, codes };
+}
+
+/**
+ * The registration steps up to the authenticator step of an invitation page already open: account, the kit
+ * (whose 24 words it returns) and the words typed back.
+ */
+export async function registerUpToCode(page: Page, username: string, password: string): Promise<string[]> {
   await page.waitForSelector(shown('[data-reg-step="account"]'));
   await page.fill('#reg-username', username);
   await page.fill('#reg-password', password);
@@ -108,12 +122,7 @@ export async function finishRegistration(page: Page, username: string, password:
   }
   await page.click('[data-reg-confirm-submit]');
   await page.waitForSelector(shown('[data-reg-step="totp"]'));
-  const codes = new TotpCodes(await totpSecret(page));
-  await page.fill('#reg-totp-code', await codes.next());
-  await page.click('[data-reg-finish]');
-  await page.waitForURL((u) => u.pathname === '/');
-  await expectUnlocked(page);
-  return { username, password, codes };
+  return words;
 }
 
 export const kitWords = (page: Page) =>

@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember } from '../helpers/client.js';
 import { TotpCodes } from '../helpers/totp.js';
 import { launch } from './browser.js';
-import { DERIVE_MS, expectNoProblems, expectUnlocked, kitWords, openPage, shown, totpSecret } from './flows.js';
+import { expectNoProblems, expectUnlocked, openPage, registerUpToCode, shown, totpSecret } from './flows.js';
 
 /** The authenticator step of registration in the browser (issue 8, items 5 and 14). */
 describe('registration in the browser: the authenticator step', function () {
@@ -31,20 +31,7 @@ describe('registration in the browser: the authenticator step', function () {
       const { page } = tab;
       const password = 'meadow lantern copper 58';
       await page.goto(url);
-      await page.waitForSelector(shown('[data-reg-step="account"]'));
-      await page.fill('#reg-username', 'olivia');
-      await page.fill('#reg-password', password);
-      await page.fill('#reg-password-confirm', password);
-      await page.click('[data-reg-account-submit]');
-      await page.waitForSelector(shown('[data-reg-step="kit"]'), { timeout: DERIVE_MS });
-      const words = await kitWords(page);
-      await page.click('[data-kit-continue]');
-      await page.waitForSelector(shown('[data-reg-step="confirm"]'));
-      for (const input of await page.$$('[data-confirm-word]')) {
-        await input.fill(words[Number(await input.getAttribute('data-confirm-word')) - 1] ?? '');
-      }
-      await page.click('[data-reg-confirm-submit]');
-      await page.waitForSelector(shown('[data-reg-step="totp"]'));
+      await registerUpToCode(page, 'olivia', password);
       expect(await page.textContent('[data-totp-label]')).to.match(/^Your app will list it as “Heirloom \(127\.0\.0\.1 port \d+\): olivia”\.$/);
       const secret = await totpSecret(page);
       const codes = new TotpCodes(secret);

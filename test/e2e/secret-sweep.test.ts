@@ -9,7 +9,7 @@ import { leaks } from '../helpers/secrets.js';
 import { TotpCodes } from '../helpers/totp.js';
 import { derivePasswordKeys, deriveRecoveryKeys, fromB64, ready, wordsToRecoveryKey, type KdfParams } from '../../client/crypto/index.js';
 import { launch } from './browser.js';
-import { DERIVE_MS, expectNoProblems, expectUnlocked, kitWords, logIn, openPage, shown, storedKeys, totpSecret, type WatchedPage } from './flows.js';
+import { DERIVE_MS, expectNoProblems, expectUnlocked, logIn, openPage, registerUpToCode, shown, storedKeys, totpSecret, type WatchedPage } from './flows.js';
 import { openDocuments, openPanel, closePanel, waitForUploads } from './documents-page.js';
 
 /** RFC 4648 base32 (what authenticator apps are given) back to the secret's bytes. */
@@ -114,21 +114,8 @@ describe('secrets never reach the server’s disk or logs after a browser sessio
   it('registers in the pages, seeing the recovery words and the authenticator labelled with the username', async () => {
     const { url } = await t.services.registration.createInvitation({ isAdmin: false });
     await page.goto(url);
-    await page.waitForSelector(shown('[data-reg-step="account"]'));
-    await page.fill('#reg-username', username);
-    await page.fill('#reg-password', firstPassword);
-    await page.fill('#reg-password-confirm', firstPassword);
-    await page.click('[data-reg-account-submit]');
-    await page.waitForSelector(shown('[data-reg-step="kit"]'), { timeout: DERIVE_MS });
-    words = await kitWords(page);
+    words = await registerUpToCode(page, username, firstPassword);
     expect(words).to.have.length(24);
-    await page.click('[data-kit-continue]');
-    await page.waitForSelector(shown('[data-reg-step="confirm"]'));
-    for (const input of await page.$$('[data-confirm-word]')) {
-      await input.fill(words[Number(await input.getAttribute('data-confirm-word')) - 1] ?? '');
-    }
-    await page.click('[data-reg-confirm-submit]');
-    await page.waitForSelector(shown('[data-reg-step="totp"]'));
     // issue 8 item 14: the entry in the app carries the person's username
     expect(await page.textContent('[data-totp-label]')).to.contain(`: ${username}”`);
     const secret = await totpSecret(page);
