@@ -16,12 +16,8 @@ function nodeOf(req: unknown): { req: IncomingMessage & { user?: Express.User };
   return { req: node.req as IncomingMessage & { user?: Express.User }, res: node.res };
 }
 
-function nodeReq(req: unknown): IncomingMessage & { user?: Express.User } {
-  return nodeOf(req).req;
-}
-
 function userIdOf(req: unknown): string {
-  const user = nodeReq(req).user;
+  const user = nodeOf(req).req.user;
   if (!user) throw new Unauthenticated('Your session has ended. Please log in again.');
   return user.id;
 }
@@ -214,7 +210,7 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
       if (answer.status_code >= 500) logger.error({ err: answer.cause ?? err, method: req.method }, 'upload failed');
       // A creation request that made its upload and then failed (its bytes, or the finish) leaves nothing
       // behind: the client never learnt the upload's address, and its retry creates it afresh.
-      const node = nodeReq(req);
+      const node = nodeOf(req).req;
       const id = req.method === 'POST' ? [...creators].find(([, r]) => r === node)?.[0] : undefined;
       if (id) {
         creators.delete(id);
