@@ -41,16 +41,7 @@ describe('unlock, password change and sessions', () => {
     expect((await other.get('/api/vault/kdf')).status).to.equal(200);
     const before = await t.db('users').where({ id: m.client.userId }).first();
 
-    const kdf = (await m.client.get('/api/vault/kdf')).body.kdf;
-    const change = changePassword(m.account.keys.accountKey, m.client.userId, 'a brand new passphrase', newKdfParams({ ops: kdf.ops, mem: kdf.mem }));
-    const res = await m.client.post('/api/account/password', {
-      currentAuthKey: toB64(derivePasswordKeys(m.password, kdf).authKey),
-      newAuthKey: change.newAuthKey,
-      newKdf: change.newKdf,
-      newPasswordWrappedAccountKey: change.newPasswordWrappedAccountKey,
-    });
-    expect(res.status).to.equal(200);
-    m.client.csrf = res.body.csrfToken;
+    expect((await m.client.changePassword(m.password, 'a brand new passphrase', m.account.keys.accountKey)).status).to.equal(200);
 
     expect((await other.get('/api/vault/kdf')).status).to.equal(401);
     expect((await m.client.get('/api/vault/kdf')).status).to.equal(200);

@@ -2,14 +2,9 @@ import { expect } from 'chai';
 import { statSync, watch } from 'node:fs';
 import http from 'node:http';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { newMember, sessionCookie } from '../helpers/client.js';
+import { newMember, sessionCookie, sidOf } from '../helpers/client.js';
 import { createUpload, filler, makeDocument } from '../helpers/documents.js';
-import { changePassword, derivePasswordKeys, newKdfParams, ready, toB64 } from '../../client/crypto/index.js';
-
-/** The raw session ID inside a signed `heirloom.sid` cookie value (`s:<id>.<signature>`, URL-encoded). */
-function sidOf(cookieValue: string): string {
-  return decodeURIComponent(cookieValue).slice(2).split('.')[0];
-}
+import { ready } from '../../client/crypto/index.js';
 
 /** Resolves once `file` holds at least `bytes` bytes: the server has read that much of the request body. */
 async function untilFileHas(file: string, bytes: number): Promise<void> {
@@ -113,16 +108,7 @@ describe('sessions: an ended session stays ended', () => {
 
   it('keeps a session ended by a password change ended after a slow upload on its cookie finishes', async () => {
     const { m, thief, cookie, patch } = await secondDeviceUploading('bea');
-    const kdf = (await m.client.get('/api/vault/kdf')).body.kdf;
-    const change = changePassword(m.account.keys.accountKey, m.client.userId, 'a whole new passphrase', newKdfParams({ ops: kdf.ops, mem: kdf.mem }));
-    const res = await m.client.post('/api/account/password', {
-      currentAuthKey: toB64(derivePasswordKeys(m.password, kdf).authKey),
-      newAuthKey: change.newAuthKey,
-      newKdf: change.newKdf,
-      newPasswordWrappedAccountKey: change.newPasswordWrappedAccountKey,
-    });
-    expect(res.status).to.equal(200);
-    m.client.csrf = res.body.csrfToken;
+    expect((await m.client.changePassword(m.password, 'a whole new passphrase', m.account.keys.accountKey)).status).to.equal(200);
     expect((await thief.get('/api/vault/kdf')).status).to.equal(401);
 
     await patch.finish();

@@ -1,25 +1,7 @@
 import { expect } from 'chai';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { newMember, sessionCookie, type TestClient } from '../helpers/client.js';
-import { changePassword, derivePasswordKeys, newKdfParams, ready, toB64 } from '../../client/crypto/index.js';
-
-/** The raw session ID inside a signed `heirloom.sid` cookie value (`s:<id>.<signature>`, URL-encoded). */
-function sidOf(cookieValue: string): string {
-  return decodeURIComponent(cookieValue).slice(2).split('.')[0];
-}
-
-async function changeOwnPassword(c: TestClient, current: string, next: string, accountKey: Uint8Array) {
-  const kdf = (await c.get('/api/vault/kdf')).body.kdf;
-  const change = changePassword(accountKey, c.userId, next, newKdfParams({ ops: kdf.ops, mem: kdf.mem }));
-  const res = await c.post('/api/account/password', {
-    currentAuthKey: toB64(derivePasswordKeys(current, kdf).authKey),
-    newAuthKey: change.newAuthKey,
-    newKdf: change.newKdf,
-    newPasswordWrappedAccountKey: change.newPasswordWrappedAccountKey,
-  });
-  expect(res.status).to.equal(200);
-  c.csrf = res.body.csrfToken;
-}
+import { newMember, sessionCookie, sidOf } from '../helpers/client.js';
+import { ready } from '../../client/crypto/index.js';
 
 describe('sessions: half-done logins and password changes', () => {
   let t: TestServer;
@@ -42,7 +24,7 @@ describe('sessions: half-done logins and password changes', () => {
 
   it('ends a login waiting for its code when the password changes, so the code no longer logs in', async () => {
     const { m, stranger, sid } = await pendingLogin('carl');
-    await changeOwnPassword(m.client, m.password, 'carl has a new passphrase', m.account.keys.accountKey);
+    expect((await m.client.changePassword(m.password, 'carl has a new passphrase', m.account.keys.accountKey)).status).to.equal(200);
     expect(await t.db('sessions').where({ sid })).to.have.length(0);
 
     const code = await stranger.totpStep();
@@ -96,7 +78,7 @@ describe('sessions: half-done logins and password changes', () => {
 
   it('keeps the session that changed the password logged in, and logs in with the new password', async () => {
     const m = await newMember(t.app, t.services, 'greta');
-    await changeOwnPassword(m.client, m.password, 'greta has a new passphrase', m.account.keys.accountKey);
+    expect((await m.client.changePassword(m.password, 'greta has a new passphrase', m.account.keys.accountKey)).status).to.equal(200);
     expect((await m.client.get('/api/vault/kdf')).status).to.equal(200);
     const fresh = m.client.anotherDevice();
     await fresh.login('greta', 'greta has a new passphrase');

@@ -2,8 +2,10 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { generateSync } from 'otplib';
 import {
+  changePassword,
   createAccount,
   derivePasswordKeys,
+  newKdfParams,
   openAccount,
   ready,
   toB64,
@@ -134,6 +136,23 @@ export class TestClient {
     return res;
   }
 
+  /**
+   * Changes the password in settings as the page does (same Argon2id costs, a new salt); the answer, whose
+   * new CSRF token the client then uses.
+   */
+  async changePassword(current: string, next: string, accountKey: Uint8Array) {
+    const kdf = (await this.get('/api/vault/kdf')).body.kdf as KdfParams;
+    const change = changePassword(accountKey, this.userId, next, newKdfParams({ ops: kdf.ops, mem: kdf.mem }));
+    const res = await this.post('/api/account/password', {
+      currentAuthKey: toB64(derivePasswordKeys(current, kdf).authKey),
+      newAuthKey: change.newAuthKey,
+      newKdf: change.newKdf,
+      newPasswordWrappedAccountKey: change.newPasswordWrappedAccountKey,
+    });
+    if (res.body.csrfToken) this.csrf = res.body.csrfToken;
+    return res;
+  }
+
   /** Both steps, then opens the vault with the keys the server returned. */
   async login(username: string, password: string): Promise<UnlockedKeys> {
     const p = await this.passwordStep(username, password);
@@ -164,4 +183,9 @@ export function sessionCookie(res: { headers: Record<string, unknown> }): string
   const set = res.headers['set-cookie'] as string[] | undefined;
   const c = set?.find((s) => s.startsWith('heirloom.sid='));
   return c?.split(';')[0]?.slice('heirloom.sid='.length);
+}
+
+/** The raw session ID inside a signed `heirloom.sid` cookie value (`s:<id>.<signature>`, URL-encoded). */
+export function sidOf(cookieValue: string): string {
+  return decodeURIComponent(cookieValue).slice(2).split('.')[0] ?? '';
 }
