@@ -19,7 +19,7 @@ import { $, show } from './dom.js';
 import { formatBytes, formatSpeed, formatTimeLeft, kindOf, typeIcon } from './documents-format.js';
 import type { DocumentView } from './documents-model.js';
 import { attachDrop } from './documents-drop.js';
-import { EncryptedSource } from './documents-workers.js';
+import { EncryptedSource } from './documents-encrypt.js';
 import { onUnauthenticated } from './session.js';
 
 const PARALLEL = 2;

@@ -21,7 +21,7 @@ import {
   wrapDocKeyForOwner,
   type UnlockedKeys,
 } from '../../client/crypto/index.js';
-import { EncryptedSource } from '../../client/pages/documents-workers.js';
+import { EncryptedSource } from '../../client/pages/documents-encrypt.js';
 import { RawChromium, type RawPage } from './raw-chromium.js';
 import { MiB, benchVault, coresBusy, cpuTicks, mbps, randomFile, rssOf, table } from './shared.js';
 
