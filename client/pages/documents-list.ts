@@ -110,11 +110,15 @@ export class DocumentList {
     this.#refresh();
   }
 
-  /** A new document goes to the top of the list, whatever the order (people look for what they just added). */
-  add(record: DocRecord): void {
-    this.#records.unshift(record);
+  /**
+   * New documents go to the top of the list, whatever the order (people look for what they just added).
+   * Several at once (the uploads finished since the last frame) cost one sort and one render.
+   */
+  add(...records: DocRecord[]): void {
+    if (records.length === 0) return;
+    this.#records = records.concat(this.#records);
     this.#renderTags();
-    this.#refresh(record.view.id);
+    this.#refresh(records.map((r) => r.view.id));
   }
 
   replace(record: DocRecord): void {
@@ -143,7 +147,7 @@ export class DocumentList {
     delete this.#table.dataset.ready;
   }
 
-  #refresh(pinnedId?: string): void {
+  #refresh(pinnedIds: string[] = []): void {
     const q = this.#query;
     const tag = this.#tag;
     let visible = this.#records;
@@ -152,9 +156,11 @@ export class DocumentList {
     const dir = this.#dir;
     visible = visible === this.#records ? visible.slice() : visible;
     visible.sort((a, b) => dir * cmp(a, b) || (a.view.id < b.view.id ? -1 : 1));
-    if (pinnedId) {
-      const i = visible.findIndex((r) => r.view.id === pinnedId);
-      if (i > 0) visible.unshift(...visible.splice(i, 1));
+    if (pinnedIds.length) {
+      const pinned = new Set(pinnedIds);
+      const order = new Map(pinnedIds.map((id, i) => [id, i]));
+      const top = visible.filter((r) => pinned.has(r.view.id)).sort((a, b) => (order.get(a.view.id) ?? 0) - (order.get(b.view.id) ?? 0));
+      if (top.length) visible = top.concat(visible.filter((r) => !pinned.has(r.view.id)));
     }
     this.#visible = visible;
     this.#shown = PAGE;
