@@ -18,7 +18,7 @@ import { isLocked, whenUnlocked } from './lock.js';
 
 const TOAST_MS = 10_000;
 /** New documents join the list at most this often while many arrive (one sort and one redraw each time). */
-const LIST_EVERY_MS = 500;
+const LIST_EVERY_MS = 1000;
 /** Documents opened before the first paint of a large list (one page of the table). */
 const FIRST_PAINT = PAGE;
 

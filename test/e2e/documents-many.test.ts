@@ -4,10 +4,11 @@ import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { newMember } from '../helpers/client.js';
+import { newMember, type TestClient } from '../helpers/client.js';
+import { blobSize } from '../../client/crypto/index.js';
 import { launch } from './browser.js';
 import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
-import { openDocuments, uploadsLeft, waitForUploads } from './documents-page.js';
+import { eventually, openDocuments, uploadsLeft, waitForUploads } from './documents-page.js';
 
 /** The names and tags of the documents in the list, by name. */
 async function listed(page: Page): Promise<Map<string, string[]>> {
@@ -39,6 +40,7 @@ describe('documents in the browser: many documents at once', function () {
   let tab: WatchedPage;
   let page: Page;
   let folder: string;
+  let client: TestClient;
 
   before(async () => {
     folder = mkdtempSync(path.join(tmpdir(), 'heirloom-many-e2e-'));
@@ -46,6 +48,7 @@ describe('documents in the browser: many documents at once', function () {
     base = await t.listen();
     browser = await launch();
     const member = await newMember(t.app, t.services, 'rosa', 'lantern meadow copper 48');
+    client = member.client;
     context = await browser.newContext();
     tab = await openPage(context);
     page = tab.page;
@@ -147,6 +150,46 @@ describe('documents in the browser: many documents at once', function () {
 
     await page.click('[data-uploads-clear]');
     await page.waitForSelector('[data-upload-summary]', { state: 'hidden' });
+    await expectNoProblems(tab);
+  });
+
+  it('pauses a drop, continues it, and cancels the rest: what was uploaded stays, nothing else is kept', async () => {
+    const slow = path.join(folder, 'slow');
+    mkdirSync(slow);
+    const files = Array.from({ length: 40 }, (_, i) => {
+      const file = path.join(slow, `slow-${String(i + 1).padStart(2, '0')}.bin`);
+      writeFileSync(file, Buffer.alloc(256 * 1024, i + 1));
+      return file;
+    });
+    const before = (await client.get('/api/usage')).body as { used: number; documents: number };
+    const cdp = await context.newCDPSession(page);
+    // slow enough that the drop is still running when the buttons are pressed
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    try {
+      await page.setInputFiles('[data-upload-input]', files);
+      await page.waitForSelector('[data-upload-summary][data-upload-state="uploading"]');
+      await page.click('[data-upload-pause]');
+      await page.waitForSelector('[data-upload-summary][data-upload-state="paused"]');
+      expect(await page.textContent('[data-upload-summary-text]')).to.match(/ uploaded · paused$/);
+      await page.click('[data-upload-resume-all]');
+      await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-upload-summary]')?.dataset.uploadDone) >= 2);
+      await page.click('[data-upload-cancel-all]');
+      await page.waitForSelector('[data-upload-summary][data-upload-state="finished"]');
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    }
+    const done = Number(await page.getAttribute('[data-upload-summary]', 'data-upload-done'));
+    expect(done).to.be.within(2, 39);
+    expect(await page.textContent('[data-upload-summary-text]')).to.equal(`${done} of 40 uploaded · the rest was cancelled`);
+    // every upload the server had begun is gone, and only the finished documents count against the quota
+    const clean = await eventually(() => uploadsLeft(t.dataDir).length === 0, 10_000);
+    expect(clean, `uploads folder: ${uploadsLeft(t.dataDir).join(', ')}`).to.equal(true);
+    const settledUsage = await eventually(async () => {
+      const now = (await client.get('/api/usage')).body as { used: number; documents: number };
+      return now.documents === before.documents + done && now.used === before.used + done * blobSize(256 * 1024);
+    }, 10_000);
+    expect(settledUsage, 'usage counts the finished documents only').to.equal(true);
+    await page.waitForSelector(`[data-docs-table][data-total="${before.documents + done}"]`, { state: 'attached' });
     await expectNoProblems(tab);
   });
 });
