@@ -56,6 +56,8 @@ interface Item extends UploadItem {
   large: boolean;
   /** Left to wait by Pause; started again by Continue. */
   held: boolean;
+  /** Counts the times run() began for it: a run that was paused before its upload existed stops there. */
+  runs: number;
   upload?: Upload;
   encryption?: EncryptedSource;
   samples: { t: number; bytes: number }[];
@@ -193,6 +195,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
   };
 
   const run = async (item: Item) => {
+    const attempt = ++item.runs;
     running.add(item);
     setState(item, 'uploading', 'Encrypting…');
     let accountKey: Uint8Array;
@@ -203,7 +206,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       fail(item, errorMessage(err));
       return;
     }
-    if (item.state !== 'uploading') return; // cancelled while waiting
+    if (item.state !== 'uploading' || item.runs !== attempt) return; // cancelled or paused while waiting
     const { file, docId } = item;
     const meta: DocMeta = {
       name: file.name || 'Untitled',
@@ -363,13 +366,24 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
 
   const resumeAll = () => {
     paused = false;
+    const notBegun: Item[] = [];
     for (const item of [...running]) {
       item.held = false;
-      if (item.state !== 'paused' || !item.upload) continue;
+      if (item.state !== 'paused') continue;
+      if (!item.upload) {
+        // paused before its upload existed: it starts again from the beginning, first in line
+        running.delete(item);
+        item.state = 'queued';
+        item.status = `Waiting · ${formatBytes(item.file.size)}`;
+        notBegun.push(item);
+        view.changed(item);
+        continue;
+      }
       setState(item, 'uploading', 'Continuing…');
       item.samples = [];
       item.upload.start();
     }
+    queue.unshift(...notBegun);
     if (batch) view.setBatch(batch);
     pump();
   };
@@ -445,6 +459,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         batch: into,
         large: blobSize(file.size) > EncryptedSource.REQUEST_BYTES,
         held: false,
+        runs: 0,
         samples: [],
       };
       items.push(item);
