@@ -4,7 +4,11 @@
  */
 import { show } from './dom.js';
 
-export function attachDrop(overlay: HTMLElement, usable: () => boolean, addFiles: (files: File[]) => void): void {
+/**
+ * `dropped` gets the drop's DataTransfer during the event itself: its folders can only be opened then
+ * (documents-folders.ts).
+ */
+export function attachDrop(overlay: HTMLElement, usable: () => boolean, dropped: (data: DataTransfer) => void): void {
   let depth = 0; // dragenter/dragleave fire for every child element crossed
   const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
   document.addEventListener('dragenter', (e) => {
@@ -28,7 +32,7 @@ export function attachDrop(overlay: HTMLElement, usable: () => boolean, addFiles
     e.preventDefault(); // never let the browser open a dropped file in place of the vault
     depth = 0;
     show(overlay, false);
-    if (usable() && e.dataTransfer?.files.length) addFiles(Array.from(e.dataTransfer.files));
+    if (usable() && e.dataTransfer && (e.dataTransfer.items.length || e.dataTransfer.files.length)) dropped(e.dataTransfer);
   });
 }
 

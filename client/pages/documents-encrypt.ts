@@ -1,12 +1,100 @@
 /**
- * The page's side of the encrypt worker (client/worker/encrypt.ts): one file's encrypted blob, handed to
- * tus piece by piece.
+ * The page's side of the encrypt workers (client/worker/encrypt.ts): a small pool of long-lived workers,
+ * and one file's encrypted blob, handed to tus piece by piece.
  */
 import { BLOB_HEADER_BYTES, CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, blobSize, chunkCount } from '../crypto/index.js';
 import type { EncryptReply, EncryptRequest } from '../worker/blob-messages.js';
 import { DocumentError, startWorker } from './documents-workers.js';
 
 export const ENCRYPT_WORKER_URL = '/assets/encrypt-worker.js';
+
+/** One encrypt worker of the pool, lent to one file (job) at a time. */
+class PooledWorker {
+  readonly worker: Worker;
+  /** The job it is lent to, told of its replies and of a crash. */
+  onReply: ((msg: EncryptReply) => void) | null = null;
+  onCrash: (() => void) | null = null;
+
+  constructor() {
+    this.worker = startWorker(ENCRYPT_WORKER_URL, 'heirloom-encrypt');
+    this.worker.onmessage = (event: MessageEvent<EncryptReply>) => this.onReply?.(event.data);
+    this.worker.onerror = (event) => {
+      event.preventDefault();
+      this.onCrash?.();
+    };
+  }
+
+  post(msg: EncryptRequest, transfer: Transferable[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+}
+
+/**
+ * A few encrypt workers kept for the page's life and lent to one file at a time, as many as the device has
+ * cores (at most four). A fresh worker took about 45 ms to its first encrypted byte (loading the script and
+ * libsodium), a reused one 2.4 ms: for a folder of small scans that start-up was most of the work. A file
+ * keeps its worker only while it is being encrypted, so a small file lends it back within milliseconds.
+ */
+export class EncryptPool {
+  static #shared: EncryptPool | undefined;
+  /** The page's pool. */
+  static shared(): EncryptPool {
+    EncryptPool.#shared ??= new EncryptPool(navigator.hardwareConcurrency || 2);
+    return EncryptPool.#shared;
+  }
+
+  readonly size: number;
+  readonly #idle: PooledWorker[] = [];
+  readonly #waiting: { resolve: (w: PooledWorker) => void; reject: (e: Error) => void }[] = [];
+  #started = 0;
+  #jobs = 0;
+
+  constructor(cores: number) {
+    this.size = Math.max(1, Math.min(4, Math.floor(cores)));
+  }
+
+  nextJob(): number {
+    return ++this.#jobs;
+  }
+
+  /** A worker for one job: an idle one, a new one while there are fewer than `size`, or the next one freed. */
+  acquire(): Promise<PooledWorker> {
+    const idle = this.#idle.pop();
+    if (idle) return Promise.resolve(idle);
+    if (this.#started < this.size) return this.#start();
+    return new Promise((resolve, reject) => this.#waiting.push({ resolve, reject }));
+  }
+
+  /** The job ended normally (its last piece came back): the worker has wiped it and serves the next one. */
+  release(w: PooledWorker): void {
+    w.onReply = w.onCrash = null;
+    const next = this.#waiting.shift();
+    if (next) next.resolve(w);
+    else this.#idle.push(w);
+  }
+
+  /**
+   * The job ended any other way (cancelled, failed, or the worker crashed): that worker is ended, which
+   * takes the job's key and plaintext with it, and a fresh one takes its place when needed.
+   */
+  discard(w: PooledWorker): void {
+    w.onReply = w.onCrash = null;
+    w.worker.terminate();
+    this.#started--;
+    const next = this.#waiting.shift();
+    if (next) this.#start().then(next.resolve, next.reject);
+  }
+
+  #start(): Promise<PooledWorker> {
+    try {
+      const w = new PooledWorker();
+      this.#started++;
+      return Promise.resolve(w);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new DocumentError('worker', String(err)));
+    }
+  }
+}
 
 /**
  * The encrypted blob of one file, as tus-js-client's upload source (its `fileReader` option). The worker
@@ -30,7 +118,12 @@ export class EncryptedSource {
   static readonly REQUEST_BYTES = EncryptedSource.MAX_PIECE * EncryptedSource.PIECES_PER_REQUEST;
 
   readonly size: number;
-  readonly #worker: Worker;
+  readonly #pool: EncryptPool;
+  readonly #job: number;
+  /** The worker lent to this file, until its last piece is back (null before and after). */
+  #worker: PooledWorker | null = null;
+  /** Resolves once a worker has this job (null when the source was closed first). */
+  readonly #lease: Promise<PooledWorker | null>;
   readonly #waiting: { resolve: (blob: Blob) => void; reject: (e: Error) => void }[] = [];
   readonly #pieceCount: number;
   /** The pieces of the request being sent, kept until tus moves past them. */
@@ -40,22 +133,31 @@ export class EncryptedSource {
   #asked = 0;
   #stopped = false;
 
-  constructor(file: File, docKey: Uint8Array, docId: string) {
+  constructor(file: File, docKey: Uint8Array, docId: string, pool: EncryptPool = EncryptPool.shared()) {
     this.size = blobSize(file.size);
     this.#pieceCount = chunkCount(file.size);
-    this.#worker = startWorker(ENCRYPT_WORKER_URL, 'heirloom-encrypt');
-    this.#worker.onmessage = (event: MessageEvent<EncryptReply>) => {
-      const w = this.#waiting.shift();
-      const msg = event.data;
-      if (msg.type === 'chunk') w?.resolve(new Blob([msg.bytes as Uint8Array<ArrayBuffer>]));
-      else w?.reject(new DocumentError('worker', msg.message));
-    };
-    this.#worker.onerror = (event) => {
-      event.preventDefault();
-      this.#failAll(new DocumentError('worker', 'Encryption stopped unexpectedly on this device.'));
-    };
+    this.#pool = pool;
+    this.#job = pool.nextJob();
     const key = docKey.slice();
-    this.#send({ type: 'start', file, docKey: key, docId, chunkSize: DEFAULT_CHUNK_SIZE }, [key.buffer]);
+    this.#lease = pool.acquire().then(
+      (w) => {
+        if (this.#stopped) {
+          key.fill(0);
+          pool.release(w); // nothing was sent to it
+          return null;
+        }
+        this.#worker = w;
+        w.onReply = (msg) => this.#onReply(w, msg);
+        w.onCrash = () => this.#fail(new DocumentError('worker', 'Encryption stopped unexpectedly on this device.'));
+        w.post({ type: 'start', job: this.#job, file, docKey: key, docId, chunkSize: DEFAULT_CHUNK_SIZE }, [key.buffer]);
+        return w;
+      },
+      (err: unknown) => {
+        key.fill(0);
+        this.#fail(err instanceof Error ? err : new DocumentError('worker', 'Encryption could not start on this device.'));
+        return null;
+      },
+    );
     this.#topUp(); // start encrypting while the upload is being created
   }
 
@@ -88,14 +190,38 @@ export class EncryptedSource {
     return { value: blob, done: end === this.size };
   }
 
-  /** Stops the worker (cancel, failure, or done). */
+  /** Ends this file's encryption (cancel, failure, or done). */
   close(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#worker.terminate();
+    // Still lent out means the job ended halfway: that worker is ended with whatever it held.
+    if (this.#worker) this.#pool.discard(this.#worker);
+    this.#worker = null;
     this.#failAll(new DocumentError('cancelled', 'The upload was cancelled.'));
     this.#held = null;
     this.#ahead.splice(0);
+  }
+
+  #onReply(w: PooledWorker, msg: EncryptReply): void {
+    if (msg.job !== this.#job || this.#worker !== w) return; // a late reply to a job that has ended
+    const waiter = this.#waiting.shift();
+    if (msg.type === 'error') {
+      waiter?.reject(new DocumentError('worker', msg.message));
+      this.#fail(new DocumentError('worker', msg.message));
+      return;
+    }
+    if (msg.last) {
+      // every piece is here and the worker has wiped the job: lend it to the next file at once
+      this.#worker = null;
+      this.#pool.release(w);
+    }
+    waiter?.resolve(new Blob([msg.bytes as Uint8Array<ArrayBuffer>]));
+  }
+
+  #fail(err: Error): void {
+    if (this.#worker) this.#pool.discard(this.#worker);
+    this.#worker = null;
+    this.#failAll(err);
   }
 
   /** Keeps one request's worth of pieces being encrypted ahead of the one being sent. */
@@ -112,14 +238,13 @@ export class EncryptedSource {
     const piece = new Promise<Blob>((resolve, reject) => {
       if (this.#stopped) return reject(new DocumentError('cancelled', 'The upload was cancelled.'));
       this.#waiting.push({ resolve, reject });
-      this.#send({ type: 'pull' });
+      // after `start`: the lease posts it before any `then` added here runs
+      void this.#lease.then((w) => {
+        if (w && this.#worker === w && !this.#stopped) w.post({ type: 'pull', job: this.#job });
+      });
     });
     piece.catch(() => undefined); // seen by slice(); not an unhandled rejection while prefetched
     return piece;
-  }
-
-  #send(msg: EncryptRequest, transfer: Transferable[] = []): void {
-    if (!this.#stopped) this.#worker.postMessage(msg, transfer);
   }
 
   #failAll(err: Error): void {

@@ -13,10 +13,12 @@ import { decryptAll, isDocumentView, readDataIsland, recordOf, type DocRecord, t
 import { DocumentPanel } from './documents-panel.js';
 import { TrashList } from './documents-trash.js';
 import { attachUploads } from './documents-upload.js';
-import { refreshUsage } from './documents-usage.js';
+import { adjustUsage, refreshUsage, refreshUsageSoon } from './documents-usage.js';
 import { isLocked, whenUnlocked } from './lock.js';
 
 const TOAST_MS = 10_000;
+/** New documents join the list at most this often while many arrive (one sort and one redraw each time). */
+const LIST_EVERY_MS = 1000;
 /** Documents opened before the first paint of a large list (one page of the table). */
 const FIRST_PAINT = PAGE;
 
@@ -163,15 +165,35 @@ function documentsView(
     knownTags: () => [...new Set(list.records.flatMap((r) => r.tags))],
   });
 
+  // Documents that arrive close together join the list together: one sort and one render for all of them,
+  // at most every LIST_EVERY_MS (a list re-sorted, redrawn and laid out again after each of a thousand
+  // uploads kept the page busy all the time).
+  let arrived: DocRecord[] = [];
+  let lastAdd = -LIST_EVERY_MS;
+  const addArrived = () => {
+    lastAdd = performance.now();
+    const records = arrived;
+    arrived = [];
+    // Locked meanwhile: the list is empty and will be fetched again, with these documents, on unlock.
+    if (isLocked() || records.length === 0) return;
+    const known = new Set(list.records.map((r) => r.view.id));
+    list.add(...records.filter((r) => !known.has(r.view.id)));
+  };
   attachUploads(root, {
     userId,
     accountKey,
     added: (view, meta) => {
-      // Locked meanwhile: the list is empty and will be fetched again, with this document, on unlock.
-      if (isLocked() || list.records.some((r) => r.view.id === view.id)) return;
-      list.add(recordOf(view, meta));
+      if (arrived.length === 0) {
+        const wait = lastAdd + LIST_EVERY_MS - performance.now();
+        if (wait > 0) window.setTimeout(() => requestAnimationFrame(addArrived), wait);
+        else requestAnimationFrame(addArrived);
+      }
+      arrived.push(recordOf(view, meta));
     },
-    usageChanged: () => void refreshUsage(),
+    usageChanged: (change) => {
+      if (change) adjustUsage(change.bytes, change.documents);
+      else refreshUsageSoon();
+    },
     alert,
   });
 

@@ -3,15 +3,19 @@
  * sides so a change to one end is a type error at the other.
  */
 
-/** Page → encrypt worker. `start` once, then one `pull` per ciphertext piece wanted. */
+/**
+ * Page → encrypt worker. One worker serves many files, one after the other (documents-encrypt.ts's pool):
+ * every message names its job, so a late reply for a file that was cancelled is never taken for the next
+ * file's. `start` once per job, then one `pull` per ciphertext piece wanted.
+ */
 export type EncryptRequest =
-  | { type: 'start'; file: Blob; docKey: Uint8Array; docId: string; chunkSize: number }
-  | { type: 'pull' };
+  | { type: 'start'; job: number; file: Blob; docKey: Uint8Array; docId: string; chunkSize: number }
+  | { type: 'pull'; job: number };
 
 /** Encrypt worker → page: the first piece is the blob header followed by the first chunk (buffer transferred). */
 export type EncryptReply =
-  | { type: 'chunk'; bytes: Uint8Array; last: boolean }
-  | { type: 'error'; message: string };
+  | { type: 'chunk'; job: number; bytes: Uint8Array; last: boolean }
+  | { type: 'error'; job: number; message: string };
 
 /**
  * Page → decrypt worker: `start` once, then the blob's bytes as they arrive (buffers transferred), then

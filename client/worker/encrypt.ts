@@ -1,6 +1,8 @@
 /**
- * Encrypts one file for upload, off the main thread (flows.md "Documents"). The page sends the File and the
- * document key once, then asks for one piece at a time: each `pull` reads the next plaintext chunk from the
+ * Encrypts files for upload, off the main thread (flows.md "Documents"), one file (job) at a time: the page
+ * keeps a few of these workers alive and reuses them, because starting one (loading the script and
+ * libsodium) costs about 45 ms, far more than encrypting a 100 KB scan. For each job the page sends the
+ * File and the document key once, then asks for one piece at a time: each `pull` reads the next plaintext chunk from the
  * file's stream, encrypts it with the crypto core's BlobEncryptor and transfers the ciphertext back. The
  * page asks only when the upload needs more, so memory stays at a few chunks whatever the file's size.
  *
@@ -17,6 +19,7 @@ import type { EncryptReply, EncryptRequest } from './blob-messages.js';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
+let job: number | undefined;
 let source: ChunkReader | undefined;
 let encryptor: BlobEncryptor | undefined;
 let header: Uint8Array | undefined;
@@ -89,36 +92,56 @@ class ChunkReader {
   }
 }
 
+/**
+ * Lets go of the job before: its plaintext buffer is wiped (the key was wiped when the header was made,
+ * the encryptor's stream state when its last chunk was pushed). A job the page gave up halfway never gets
+ * here: the page ends that worker instead, which takes all of its memory with it.
+ */
+function endJob(): void {
+  source?.close();
+  source = undefined;
+  encryptor = undefined;
+  header = undefined;
+  job = undefined;
+}
+
 async function start(msg: Extract<EncryptRequest, { type: 'start' }>): Promise<void> {
-  await ready();
-  encryptor = new BlobEncryptor(msg.docKey, msg.docId, msg.file.size, msg.chunkSize);
-  memzero(msg.docKey);
+  endJob();
+  job = msg.job;
+  try {
+    await ready();
+    encryptor = new BlobEncryptor(msg.docKey, msg.docId, msg.file.size, msg.chunkSize);
+  } finally {
+    memzero(msg.docKey);
+  }
   header = encryptor.header();
   source = new ChunkReader(msg.file, Math.max(1, Math.min(msg.chunkSize, msg.file.size)));
 }
 
-async function pull(): Promise<void> {
+async function pull(msg: Extract<EncryptRequest, { type: 'pull' }>): Promise<void> {
+  if (msg.job !== job) return; // a job that has ended: its page side no longer listens
   if (!encryptor || !source) throw new Error('The encryption has not started.');
   if (encryptor.done) throw new Error('The whole file has already been encrypted.');
   const plain = await source.next(encryptor.nextChunkLength);
   let bytes = encryptor.pushChunk(plain);
-  if (encryptor.done) source.close();
   if (header) {
     bytes = concatBytes(header, bytes);
     header = undefined;
   }
+  const last = encryptor.done;
+  if (last) endJob();
   // Transfer only a buffer that holds exactly these bytes (a view into a larger one would send it all).
   if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = bytes.slice();
-  scope.postMessage({ type: 'chunk', bytes, last: encryptor.done } satisfies EncryptReply, [bytes.buffer as ArrayBuffer]);
+  scope.postMessage({ type: 'chunk', job: msg.job, bytes, last } satisfies EncryptReply, [bytes.buffer as ArrayBuffer]);
 }
 
 scope.onmessage = (event: MessageEvent<EncryptRequest>) => {
   const msg = event.data;
   queue = queue
-    .then(() => (msg.type === 'start' ? start(msg) : pull()))
+    .then(() => (msg.type === 'start' ? start(msg) : pull(msg)))
     .catch((err: unknown) => {
       const message =
         err instanceof CryptoError || err instanceof Error ? err.message : 'Encrypting this file failed on this device.';
-      reply({ type: 'error', message });
+      reply({ type: 'error', job: msg.job, message });
     });
 };

@@ -66,4 +66,32 @@ describe('documents in the browser: a family member over quota', function () {
     expect(leaks([t.logFile, t.dataDir], { text: [name] })).to.deep.equal([]);
     await expectNoProblems(tab);
   });
+
+  it('refuses a drop of files that do not fit together before sending any of them, and says how much they need', async () => {
+    // each fits on its own; the three together do not
+    const files = [1, 2, 3].map((i) => {
+      const file = path.join(folder, `quota-drop-${i}.bin`);
+      writeFileSync(file, filler(400 * 1024, i));
+      return file;
+    });
+    const logLines = t.logs().split('\n').length - 1;
+    const before = (await client.get('/api/usage')).body;
+
+    await page.setInputFiles('[data-upload-input]', files);
+    await page.waitForSelector(shown('[data-docs-alert]'));
+    await page.waitForFunction(() => /These 3 files/.test(document.querySelector('[data-docs-alert]')?.textContent ?? ''));
+    expect(await page.textContent('[data-docs-alert]')).to.equal(
+      'These 3 files need 1.2 MB; you have 1 MB left. Nothing was uploaded. Empty the trash, choose fewer files, or ask your family’s admin for more space.',
+    );
+    expect(await page.locator('[data-upload][data-upload-name^="quota-drop"]').count(), 'upload rows').to.equal(0);
+    const sent = t
+      .logs()
+      .split('\n')
+      .slice(logLines)
+      .filter((l) => l.includes('/api/uploads'));
+    expect(sent, 'requests to /api/uploads').to.deep.equal([]);
+    expect((await client.get('/api/usage')).body).to.deep.equal(before);
+    expect(uploadsLeft(t.dataDir)).to.deep.equal([]);
+    await expectNoProblems(tab);
+  });
 });
