@@ -54,7 +54,8 @@ export function checkKeyWrap(b64: string): void {
   }
 }
 
-function view(r: DocumentRow): DocumentView {
+/** A document row as its owner's client receives it. */
+export function documentView(r: DocumentRow): DocumentView {
   return {
     id: r.id,
     size: Number(r.size),
@@ -90,7 +91,7 @@ export class DocumentService {
   async get(userId: string, rawId: unknown): Promise<DocumentView> {
     const row = await documents.owned(this.db, userId, documentId(rawId));
     if (!row) throw new NotFound('There is no such document.', 'document_not_found');
-    return view(row);
+    return documentView(row);
   }
 
   /** The file to stream for a document the user can read. */
