@@ -137,7 +137,15 @@ class UploadStore extends FileStore {
     return upload;
   }
 
+  /**
+   * Uploads finished by a request still under way, by ID, with their length: tus asks about the upload once
+   * more before it answers, and this spares that question two database reads.
+   */
+  readonly finishing = new Map<string, number>();
+
   override async getUpload(id: string): Promise<Upload> {
+    const finished = this.finishing.get(id);
+    if (finished !== undefined) return new Upload({ id, size: finished, offset: finished });
     try {
       return await super.getUpload(id);
     } catch (err) {
@@ -180,9 +188,10 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
   // The creation request that made each upload, while it runs, so a failure later in that request can drop
   // it again. Only the latest one may: the same creation sent again restarts the upload for a new request.
   const creators = new Map<string, IncomingMessage>();
+  const store = new UploadStore(blobs, (id) => uploads.finishedLength(id), (id) => uploads.holds(id));
   const tus = new JsonErrorsTusServer({
     path: '/api/uploads',
-    datastore: new UploadStore(blobs, (id) => uploads.finishedLength(id), (id) => uploads.holds(id)),
+    datastore: store,
     relativeLocation: true,
     respectForwardedHeaders: false,
     // same-origin only: no CORS headers (tus would answer any origin with *)
@@ -224,6 +233,11 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
     onUploadFinish: (req, upload) =>
       guard(async () => {
         const document = await uploads.finish(upload.id);
+        const res = nodeOf(req).res;
+        if (res) {
+          store.finishing.set(upload.id, document.size);
+          res.once('close', () => store.finishing.delete(upload.id));
+        }
         const headers = { 'Heirloom-Document-Id': upload.id };
         // A PATCH answers 204 (tus): no body. A creation that carried every byte answers 201 and may say
         // more: the new document, so one request is all a small file needs.

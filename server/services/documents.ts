@@ -152,9 +152,12 @@ export class DocumentService {
   }
 
   async quotaOf(userId: string): Promise<number> {
-    const row = await users.byId(this.db, userId);
-    const q = row?.quota_bytes;
-    return q === null || q === undefined ? this.config.defaultQuotaMiB * 1024 * 1024 : Number(q);
+    return this.quotaFrom((await users.byId(this.db, userId))?.quota_bytes);
+  }
+
+  /** A person's quota in bytes from their own setting (null or undefined: the default). */
+  quotaFrom(quotaBytes: number | null | undefined): number {
+    return quotaBytes === null || quotaBytes === undefined ? this.config.defaultQuotaMiB * 1024 * 1024 : Number(quotaBytes);
   }
 
   /** Bytes used (documents, the trash, and uploads in flight) against the quota. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection.js';
-import { documents, uploads, type UploadRow } from '../db/documents.js';
+import { documents, space, uploads, type UploadRow } from '../db/documents.js';
 import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUuid } from '../../client/crypto/index.js';
@@ -106,7 +106,6 @@ export class UploadService {
     const meta = input.meta;
     const keyWrap = input.keyWrap;
     const row: UploadRow = { id, owner_id: userId, length: input.length, meta, key_wrap: keyWrap, created_at: Date.now() };
-    const quota = await this.docs.quotaOf(userId);
     const check = async (trx: Db) => {
       const heldBefore = this.held.get(id);
       const pending = heldBefore ?? (await uploads.byId(trx, id));
@@ -117,10 +116,12 @@ export class UploadService {
         pending?.owner_id === userId && Number(pending.length) === input.length && pending.meta === meta && pending.key_wrap === keyWrap;
       if (again && heldBefore) this.held.delete(id);
       else if (again) await uploads.remove(trx, id);
-      if ((pending && !again) || (await documents.byId(trx, id))) {
+      const room = await space(trx, userId, id);
+      if ((pending && !again) || room.taken) {
         throw new Conflict('A document with this ID already exists.', 'document_exists');
       }
-      const used = (await documents.usedBytes(trx, userId)) + (await uploads.reservedBytes(trx, userId)) + this.heldBytes(userId);
+      const quota = this.docs.quotaFrom(room.quotaBytes);
+      const used = room.stored + room.reserved + this.heldBytes(userId);
       if (used + input.length > quota) {
         throw new PayloadTooLarge(
           `This file does not fit: it needs ${formatSize(input.length)} and you have ${formatSize(Math.max(0, quota - used))} left of ${formatSize(quota)}. Empty the trash or ask your family’s admin for more space.`,

@@ -52,8 +52,16 @@ export class BlobStore {
       await handle.close();
     }
     const dir = path.dirname(target);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    await fs.rename(from, target);
+    try {
+      await fs.rename(from, target);
+    } catch (err) {
+      // the first blob of its two-hex folder: make the folder (once per folder, not once per blob), and
+      // make the folder itself durable, or a power cut could take the blob with it
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      await syncDir(this.blobsDir);
+      await fs.rename(from, target);
+    }
     await syncDir(dir);
   }
 
