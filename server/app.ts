@@ -138,7 +138,7 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
     session({
       name: SESSION_COOKIE,
       secret: serverCrypto.cookieSecret(),
-      store: new KnexSessionStore(db, config.sessionIdleMinutes * 60_000),
+      store: new KnexSessionStore(db, config.sessionIdleMinutes * 60_000, deps.clock ?? systemClock),
       resave: false,
       saveUninitialized: false,
       rolling: true,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import session from 'express-session';
 import type { Db } from '../db/connection.js';
 import { sessions } from '../db/sessions.js';
+import type { Clock } from '../clock.js';
 
 type Callback = (err?: unknown) => void;
 
@@ -10,6 +11,19 @@ type Callback = (err?: unknown) => void;
  * Its presence means "this session has a row": later saves may only update that row, never create it again.
  */
 const STORED = '_stored';
+
+/**
+ * When the session's row was last written, copied into the session as it is read. It lets a touch see that
+ * the row is still fresh without another query. Never saved in the row's data: the column holds it.
+ */
+const WRITTEN_AT = '_writtenAt';
+
+/**
+ * The idle timeout is written to the row at most this often. express-session touches the session at the end
+ * of every request (rolling cookies); writing each one is a disk commit per request, for a deadline that
+ * only needs to be right to within a minute.
+ */
+export const TOUCH_INTERVAL_MS = 60_000;
 
 /** The public name of a session shown in settings: never the cookie value itself. */
 export function sessionHandle(sid: string): string {
@@ -54,6 +68,7 @@ export class KnexSessionStore extends session.Store {
   constructor(
     private readonly db: Db,
     private readonly idleMs: number,
+    private readonly clock: Clock,
   ) {
     super();
   }
@@ -66,17 +81,18 @@ export class KnexSessionStore extends session.Store {
   override get(sid: string, cb: (err: unknown, data?: session.SessionData | null) => void): void {
     sessions
       .get(this.db, sid, Date.now())
-      .then((row) => cb(null, row ? (JSON.parse(row.data) as session.SessionData) : null))
+      .then((row) => cb(null, row ? ({ ...JSON.parse(row.data), [WRITTEN_AT]: Number(row.last_seen_at) } as session.SessionData) : null))
       .catch((err) => cb(err));
   }
 
   override set(sid: string, data: session.SessionData, cb?: Callback): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const meta = data.meta;
+    const { [WRITTEN_AT]: _written, ...kept } = data as session.SessionData & { [WRITTEN_AT]?: number };
     const fields = {
       user_id: userOf(data),
-      data: JSON.stringify({ ...data, [STORED]: true }),
-      expires_at: this.expiry(data, now),
+      data: JSON.stringify({ ...kept, [STORED]: true }),
+      expires_at: this.expiry(data, Date.now()),
       last_seen_at: now,
       ip: meta?.ip?.slice(0, 64) ?? null,
       user_agent: meta?.userAgent?.slice(0, 256) ?? null,
@@ -91,10 +107,19 @@ export class KnexSessionStore extends session.Store {
     write.then(() => cb?.()).catch((err) => cb?.(err));
   }
 
+  /**
+   * Moves the idle deadline on, unless the row was written less than TOUCH_INTERVAL_MS ago: the deadline
+   * is then at most that much earlier than the cookie's (security.md "Sessions").
+   */
   override touch(sid: string, data: session.SessionData, cb?: Callback): void {
-    const now = Date.now();
+    const now = this.clock.now();
+    const writtenAt = (data as unknown as Record<string, unknown>)[WRITTEN_AT];
+    if (typeof writtenAt === 'number' && now - writtenAt >= 0 && now - writtenAt < TOUCH_INTERVAL_MS) {
+      cb?.();
+      return;
+    }
     sessions
-      .touch(this.db, sid, this.expiry(data, now), now)
+      .touch(this.db, sid, this.expiry(data, Date.now()), now)
       .then(() => cb?.())
       .catch((err) => cb?.(err));
   }

@@ -118,15 +118,34 @@ class JsonErrorsTusServer extends TusServer {
  */
 class UploadStore extends FileStore {
   constructor(
-    directory: string,
+    private readonly blobs: BlobStore,
     private readonly finishedLength: (id: string) => Promise<number | undefined>,
+    private readonly inOneRequest: (id: string) => boolean,
   ) {
-    super({ directory, expirationPeriodInMilliseconds: STALE_UPLOAD_MS });
+    super({ directory: blobs.uploadsDir, expirationPeriodInMilliseconds: STALE_UPLOAD_MS });
     // The length is reserved against the quota when an upload starts, so it must be known then.
     this.extensions = this.extensions.filter((e) => e !== 'creation-defer-length');
   }
 
+  /**
+   * An upload that arrives whole in its creation request is never asked about again while in flight, so it
+   * needs no description file next to its bytes: only the empty file tus then writes into.
+   */
+  override async create(upload: Upload): Promise<Upload> {
+    if (!this.inOneRequest(upload.id)) return super.create(upload);
+    upload.storage = { type: 'file', path: await this.blobs.createUpload(upload.id) };
+    return upload;
+  }
+
+  /**
+   * Uploads finished by a request still under way, by ID, with their length: tus asks about the upload once
+   * more before it answers, and this spares that question two database reads.
+   */
+  readonly finishing = new Map<string, number>();
+
   override async getUpload(id: string): Promise<Upload> {
+    const finished = this.finishing.get(id);
+    if (finished !== undefined) return new Upload({ id, size: finished, offset: finished });
     try {
       return await super.getUpload(id);
     } catch (err) {
@@ -137,6 +156,17 @@ class UploadStore extends FileStore {
       return new Upload({ id, size, offset: size });
     }
   }
+}
+
+/**
+ * Whether a creation request carries the whole upload in its body (creation-with-upload of every byte): such
+ * an upload is finished or gone by the end of its request (services/uploads.ts, "held" reservations).
+ */
+function carriesEveryByte(req: { headers: Headers }, length: number | undefined): boolean {
+  const sent = req.headers.get('content-length');
+  return (
+    req.headers.get('content-type') === 'application/offset+octet-stream' && sent !== null && /^\d+$/.test(sent) && Number(sent) === length
+  );
 }
 
 async function guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -158,9 +188,10 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
   // The creation request that made each upload, while it runs, so a failure later in that request can drop
   // it again. Only the latest one may: the same creation sent again restarts the upload for a new request.
   const creators = new Map<string, IncomingMessage>();
+  const store = new UploadStore(blobs, (id) => uploads.finishedLength(id), (id) => uploads.holds(id));
   const tus = new JsonErrorsTusServer({
     path: '/api/uploads',
-    datastore: new UploadStore(blobs.uploadsDir, (id) => uploads.finishedLength(id)),
+    datastore: store,
     relativeLocation: true,
     respectForwardedHeaders: false,
     // same-origin only: no CORS headers (tus would answer any origin with *)
@@ -175,16 +206,19 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
       }),
     onUploadCreate: (req, upload) =>
       guard(async () => {
-        const id = await uploads.reserve(userIdOf(req), {
-          id: upload.id,
-          length: upload.size ?? NaN,
-          meta: upload.metadata?.meta,
-          keyWrap: upload.metadata?.keyWrap,
-        });
+        const id = await uploads.reserve(
+          userIdOf(req),
+          { id: upload.id, length: upload.size ?? NaN, meta: upload.metadata?.meta, keyWrap: upload.metadata?.keyWrap },
+          { inOneRequest: carriesEveryByte(req, upload.size) },
+        );
         const node = nodeOf(req);
         creators.set(id, node.req);
         node.res?.once('close', () => {
-          if (creators.get(id) === node.req) creators.delete(id);
+          if (creators.get(id) !== node.req) return;
+          creators.delete(id);
+          // an upload that was to arrive whole in this request and did not is dropped with it: nothing could
+          // resume it (normally the finish or the error handler has already settled it)
+          if (uploads.holds(id)) uploads.abandon(id).catch((e: unknown) => logger.error({ err: e }, 'could not drop an unfinished upload'));
         });
         return { metadata: { docId: id } };
       }),
@@ -199,6 +233,11 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
     onUploadFinish: (req, upload) =>
       guard(async () => {
         const document = await uploads.finish(upload.id);
+        const res = nodeOf(req).res;
+        if (res) {
+          store.finishing.set(upload.id, document.size);
+          res.once('close', () => store.finishing.delete(upload.id));
+        }
         const headers = { 'Heirloom-Document-Id': upload.id };
         // A PATCH answers 204 (tus): no body. A creation that carried every byte answers 201 and may say
         // more: the new document, so one request is all a small file needs.

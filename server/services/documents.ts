@@ -54,7 +54,8 @@ export function checkKeyWrap(b64: string): void {
   }
 }
 
-function view(r: DocumentRow): DocumentView {
+/** A document row as its owner's client receives it. */
+export function documentView(r: DocumentRow): DocumentView {
   return {
     id: r.id,
     size: Number(r.size),
@@ -90,7 +91,7 @@ export class DocumentService {
   async get(userId: string, rawId: unknown): Promise<DocumentView> {
     const row = await documents.owned(this.db, userId, documentId(rawId));
     if (!row) throw new NotFound('There is no such document.', 'document_not_found');
-    return view(row);
+    return documentView(row);
   }
 
   /** The file to stream for a document the user can read. */
@@ -151,9 +152,12 @@ export class DocumentService {
   }
 
   async quotaOf(userId: string): Promise<number> {
-    const row = await users.byId(this.db, userId);
-    const q = row?.quota_bytes;
-    return q === null || q === undefined ? this.config.defaultQuotaMiB * 1024 * 1024 : Number(q);
+    return this.quotaFrom((await users.byId(this.db, userId))?.quota_bytes);
+  }
+
+  /** A person's quota in bytes from their own setting (null or undefined: the default). */
+  quotaFrom(quotaBytes: number | null | undefined): number {
+    return quotaBytes === null || quotaBytes === undefined ? this.config.defaultQuotaMiB * 1024 * 1024 : Number(quotaBytes);
   }
 
   /** Bytes used (documents, the trash, and uploads in flight) against the quota. */

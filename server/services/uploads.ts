@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection.js';
-import { documents, uploads } from '../db/documents.js';
+import { documents, space, uploads, type UploadRow } from '../db/documents.js';
 import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUuid } from '../../client/crypto/index.js';
-import { checkKeyWrap, checkMetaEnvelope, documentId, type DocumentService, type DocumentView } from './documents.js';
+import { checkKeyWrap, checkMetaEnvelope, documentId, documentView, type DocumentService, type DocumentView } from './documents.js';
 
 /** "HLB" then format version 1 (crypto.md "Documents"). */
 const BLOB_MAGIC = Buffer.from([0x48, 0x4c, 0x42, 0x01]);
@@ -51,8 +51,19 @@ function formatSize(bytes: number): string {
  * Resumable uploads of encrypted blobs (tus). An upload reserves its length against the quota when it is
  * created; when its last byte arrives the blob is moved into place durably, then its row is written, so a
  * document exists whole or not at all.
+ *
+ * Two kinds of reservation. An upload whose creation request carries every byte (tus creation-with-upload,
+ * what a client sends for a small file) cannot be resumed: if that request fails, it leaves nothing and the
+ * client starts again. Its reservation is held in memory for the length of the request, and the finish
+ * writes the document's row in one commit. Any other upload must survive a restart to be resumed, so its
+ * reservation is a row in `uploads`. The quota check counts both, one reservation at a time.
  */
 export class UploadService {
+  /** Reservations of uploads that arrive whole in their creation request, by ID. */
+  private readonly held = new Map<string, UploadRow>();
+  /** Reservations are made one after another, so two cannot both pass the same quota check. */
+  private reserving: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly db: Db,
     private readonly blobs: BlobStore,
@@ -60,8 +71,28 @@ export class UploadService {
     private readonly logger: Logger,
   ) {}
 
-  /** Checks a new upload and reserves its space, atomically with the quota check. */
-  async reserve(userId: string, input: NewUpload): Promise<string> {
+  /** Whether an upload's reservation is held in memory (it arrives whole in its creation request). */
+  holds(id: string): boolean {
+    return this.held.has(id);
+  }
+
+  private heldBytes(userId: string): number {
+    let n = 0;
+    for (const r of this.held.values()) if (r.owner_id === userId) n += Number(r.length);
+    return n;
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.reserving.then(fn, fn);
+    this.reserving = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Checks a new upload and reserves its space, atomically with the quota check. `inOneRequest`: the
+   * creation request carries every byte, so the reservation is held in memory (see the class comment).
+   */
+  async reserve(userId: string, input: NewUpload, opts: { inOneRequest?: boolean } = {}): Promise<string> {
     if (!isUuid(input.id)) throw new Validation('The document ID must be a lowercase UUID.', 'bad_document_id');
     const id = input.id;
     if (!Number.isSafeInteger(input.length) || input.length < SMALLEST_BLOB) {
@@ -74,27 +105,36 @@ export class UploadService {
     checkKeyWrap(input.keyWrap);
     const meta = input.meta;
     const keyWrap = input.keyWrap;
-    const quota = await this.docs.quotaOf(userId);
-    await this.db.transaction(async (trx) => {
-      const pending = await uploads.byId(trx, id);
+    const row: UploadRow = { id, owner_id: userId, length: input.length, meta, key_wrap: keyWrap, created_at: Date.now() };
+    const check = async (trx: Db) => {
+      const heldBefore = this.held.get(id);
+      const pending = heldBefore ?? (await uploads.byId(trx, id));
       // The same creation sent again by the same person (its answer was lost, or its connection dropped
       // while it carried bytes) starts that upload over instead of failing: the client cannot know the
       // first one arrived. tus then empties the upload's file.
       const again =
         pending?.owner_id === userId && Number(pending.length) === input.length && pending.meta === meta && pending.key_wrap === keyWrap;
-      if (again) await uploads.remove(trx, id);
-      if ((pending && !again) || (await documents.byId(trx, id))) {
+      if (again && heldBefore) this.held.delete(id);
+      else if (again) await uploads.remove(trx, id);
+      const room = await space(trx, userId, id);
+      if ((pending && !again) || room.taken) {
         throw new Conflict('A document with this ID already exists.', 'document_exists');
       }
-      const used = (await documents.usedBytes(trx, userId)) + (await uploads.reservedBytes(trx, userId));
+      const quota = this.docs.quotaFrom(room.quotaBytes);
+      const used = room.stored + room.reserved + this.heldBytes(userId);
       if (used + input.length > quota) {
         throw new PayloadTooLarge(
           `This file does not fit: it needs ${formatSize(input.length)} and you have ${formatSize(Math.max(0, quota - used))} left of ${formatSize(quota)}. Empty the trash or ask your family’s admin for more space.`,
           'quota_exceeded',
         );
       }
-      await uploads.insert(trx, { id, owner_id: userId, length: input.length, meta, key_wrap: keyWrap, created_at: Date.now() });
-    });
+      if (!opts.inOneRequest) return uploads.insert(trx, row);
+      // tus's description file of the same upload started before: a held upload has none to replace it
+      if (again && !heldBefore) await this.blobs.removeUpload(`${id}.json`);
+      this.held.set(id, row);
+    };
+    // A held reservation writes nothing, so it needs no transaction: taking them one at a time is enough.
+    await this.serially(() => (opts.inOneRequest ? check(this.db) : this.db.transaction(check)));
     return id;
   }
 
@@ -132,7 +172,8 @@ export class UploadService {
   /** The last byte arrived: check the blob, move it into place, then write the document row. */
   async finish(rawId: unknown): Promise<DocumentView> {
     const id = documentId(rawId);
-    const row = await uploads.byId(this.db, id);
+    const held = this.held.get(id);
+    const row = held ?? (await uploads.byId(this.db, id));
     if (!row) throw new NotFound('There is no such upload.', 'upload_not_found');
     const { size, head } = await this.blobs.inspectUpload(id);
     if (size !== Number(row.length) || !head.subarray(0, 4).equals(BLOB_MAGIC) || !plausibleBlobLength(size, head.readUInt32BE(4))) {
@@ -140,31 +181,30 @@ export class UploadService {
       throw new Validation('The uploaded file is not an encrypted Heirloom document. Nothing was saved.', 'bad_blob');
     }
     await this.blobs.commit(id, this.blobs.uploadPathOf(id));
+    const now = Date.now();
+    const doc = { id, owner_id: row.owner_id, size, meta: row.meta, key_wrap: row.key_wrap, created_at: now, updated_at: now, deleted_at: null };
     try {
-      const now = Date.now();
-      await this.db.transaction(async (trx) => {
-        await uploads.remove(trx, id);
-        await documents.insert(trx, {
-          id,
-          owner_id: row.owner_id,
-          size,
-          meta: row.meta,
-          key_wrap: row.key_wrap,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
+      // one commit either way: a held reservation has no row to remove
+      if (held) await documents.insert(this.db, doc);
+      else {
+        await this.db.transaction(async (trx) => {
+          await uploads.remove(trx, id);
+          await documents.insert(trx, doc);
         });
-      });
+      }
     } catch (err) {
       await this.blobs.remove(id);
       throw err;
     }
-    await this.blobs.removeUpload(`${id}.json`);
-    return this.docs.get(row.owner_id, id);
+    // only now: until the row is committed the reservation must still count against the quota
+    if (held) this.held.delete(id);
+    else await this.blobs.removeUpload(`${id}.json`);
+    return documentView(doc);
   }
 
   /** Drops an upload: its reservation and its bytes. */
   async abandon(id: string): Promise<void> {
+    this.held.delete(id);
     await uploads.remove(this.db, id);
     await this.blobs.removeUpload(id);
     await this.blobs.removeUpload(`${id}.json`);
@@ -185,7 +225,7 @@ export class UploadService {
       await this.abandon(row.id);
       staleUploads++;
     }
-    const live = new Set((await uploads.all(this.db)).map((r) => r.id));
+    const live = new Set([...(await uploads.all(this.db)).map((r) => r.id), ...this.held.keys()]);
     let strayFiles = 0;
     for (const name of await this.blobs.listUploads()) {
       if (!live.has(name.replace(/\.json$/, '')) && (await settled(this.blobs.uploadsPath(name)))) {

@@ -31,7 +31,18 @@ export class BlobStore {
     return path.join(this.uploadsDir, id);
   }
 
-  /** Moves a finished upload to its final place, durably. */
+  /** An empty upload file for tus to write into, without tus's description file; returns its path. */
+  async createUpload(id: string): Promise<string> {
+    const file = this.uploadPathOf(id);
+    await fs.writeFile(file, '', { mode: 0o600 });
+    return file;
+  }
+
+  /**
+   * Moves a finished upload to its final place, durably: its bytes are synced, then the folder that now
+   * names it. The folder it came from is not synced: if a power cut brought the old name back, it would be
+   * a file in uploads/ without a reservation, which the start-up sweep removes (docs/performance.md).
+   */
   async commit(id: string, from: string): Promise<void> {
     const target = this.pathOf(id);
     const handle = await fs.open(from, 'r+');
@@ -41,10 +52,17 @@ export class BlobStore {
       await handle.close();
     }
     const dir = path.dirname(target);
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    await fs.rename(from, target);
+    try {
+      await fs.rename(from, target);
+    } catch (err) {
+      // the first blob of its two-hex folder: make the folder (once per folder, not once per blob), and
+      // make the folder itself durable, or a power cut could take the blob with it
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      await syncDir(this.blobsDir);
+      await fs.rename(from, target);
+    }
     await syncDir(dir);
-    await syncDir(path.dirname(from));
   }
 
   async size(id: string): Promise<number | null> {

@@ -8,7 +8,7 @@ import { openDataFolder } from '../../server/bootstrap.js';
 import { createServices } from '../../server/app.js';
 import { createLogger } from '../../server/logger.js';
 import { newMember } from '../helpers/client.js';
-import { download, filler, makeDocument, upload } from '../helpers/documents.js';
+import { createUpload, download, filler, makeDocument, upload } from '../helpers/documents.js';
 import { ready } from '../../client/crypto/index.js';
 
 const MiB = 1024 * 1024;
@@ -73,6 +73,7 @@ describe('a server killed with SIGKILL during uploads', function () {
     await data0.db.destroy();
 
     const completed: ReturnType<typeof makeDocument>[] = [];
+    const completedSmall: ReturnType<typeof makeDocument>[] = [];
     for (let run = 0; run < 8; run++) {
       // sizes from 1 to 4 MiB, so the uploads finish at different moments
       const docs = [1, 2, 3, 4].map((i) => makeDocument(m.account.keys, m.client.userId, filler(i * MiB + run * 1000 + 777, run * 10 + i)));
@@ -88,13 +89,27 @@ describe('a server killed with SIGKILL during uploads', function () {
           })
           .catch(() => null),
       );
+      // and meanwhile small documents, each sent whole in its creation request (its reservation is held in
+      // memory, its finish is one commit), one after another until the kill
+      let killing = false;
+      const smallOnes = (async () => {
+        for (let i = 0; !killing; i++) {
+          const d = makeDocument(m.account.keys, m.client.userId, filler(100_000 + i, run * 1000 + i + 100));
+          const res = await createUpload(m.client, d, d.blob.length)
+            .set('Content-Type', 'application/offset+octet-stream')
+            .send(Buffer.from(d.blob))
+            .catch(() => null);
+          if (res?.status === 201) completedSmall.push(d);
+        }
+      })();
       // kill at a random moment, but (timing differs from machine to machine) not before something finished
       // in this run, while the bigger uploads are still in flight
       await Promise.race([oneFinished, new Promise((r) => setTimeout(r, 20_000))]);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 200)));
+      killing = true;
       server.proc.kill('SIGKILL');
       await killed(server.proc);
-      await Promise.all(uploads);
+      await Promise.all([...uploads, smallOnes]);
 
       server = await startServer(dataDir, port); // runs the start-up sweep before it listens
       const check = await openDataFolder(config, { migrate: false });
@@ -113,8 +128,9 @@ describe('a server killed with SIGKILL during uploads', function () {
     }
     // the kills must have landed both before and after some uploads finished, or this proved little
     expect(completed.length, 'uploads finished before a kill').to.be.within(8, 31);
+    expect(completedSmall.length, 'small uploads finished before a kill').to.be.at.least(8);
     // what the server said it stored, it still has, byte for byte
-    for (const d of completed) {
+    for (const d of [...completed, ...completedSmall]) {
       const back = await download(m.client, m.account.keys, m.client.userId, d.id);
       expect(Buffer.from(back.plaintext).equals(Buffer.from(d.plaintext))).to.equal(true);
     }
