@@ -1,7 +1,8 @@
 /**
  * The documents table: search by name, filter by tag, sort by any column, all in the page. Only the first
  * PAGE rows of the current order are in the DOM ("Show more" adds the next ones), so 10,000 documents cost
- * a filter and a sort per keystroke, never 10,000 table rows.
+ * a filter and a sort per keystroke, never 10,000 table rows. Each row has a checkbox; what is ticked is
+ * the selection the selection bar acts on (documents-select.ts).
  */
 import { $, $$, show } from './dom.js';
 import { formatBytes, formatDate, plural, typeIcon } from './documents-format.js';
@@ -39,6 +40,9 @@ export class DocumentList {
   #sort: SortKey = 'added';
   #dir: Dir = -1;
   #ready = false;
+  /** IDs of the ticked documents, kept across searches, sorts and re-renders. */
+  readonly #selected = new Set<string>();
+  readonly #selectAll: HTMLInputElement;
   readonly #table: HTMLTableElement;
   readonly #body: HTMLElement;
   readonly #search: HTMLInputElement;
@@ -52,6 +56,7 @@ export class DocumentList {
   constructor(
     readonly root: HTMLElement,
     readonly onOpen: (record: DocRecord) => void,
+    readonly onSelect: (selected: DocRecord[]) => void = () => undefined,
   ) {
     this.#table = $<HTMLTableElement>('[data-docs-table]', root);
     this.#body = $('[data-docs-body]', root);
@@ -62,6 +67,7 @@ export class DocumentList {
     this.#empty = $('[data-docs-empty]', root);
     this.#noMatch = $('[data-docs-nomatch]', root);
     this.#tools = $('[data-docs-tools]', root);
+    this.#selectAll = $<HTMLInputElement>('[data-docs-select-all]', root);
 
     this.#search.addEventListener('input', () => {
       this.#query = this.#search.value.trim().toLowerCase();
@@ -88,7 +94,26 @@ export class DocumentList {
       this.#shown += PAGE;
       this.#renderRows(from);
     });
+    this.#selectAll.addEventListener('change', () => {
+      const on = this.#selectAll.checked;
+      for (const r of this.#visible) {
+        if (on) this.#selected.add(r.view.id);
+        else this.#selected.delete(r.view.id);
+      }
+      for (const box of $$<HTMLInputElement>('[data-doc-select]', this.#body)) box.checked = on;
+      this.#selectionChanged();
+    });
+    this.#body.addEventListener('change', (e) => {
+      const box = e.target instanceof HTMLInputElement && e.target.matches('[data-doc-select]') ? e.target : null;
+      const id = box?.closest<HTMLElement>('[data-doc-row]')?.dataset.docId;
+      if (!box || !id) return;
+      if (box.checked) this.#selected.add(id);
+      else this.#selected.delete(id);
+      this.#selectionChanged();
+    });
     this.#body.addEventListener('click', (e) => {
+      // a click on the checkbox (or around it, in its cell) ticks it; anywhere else in the row opens the document
+      if (e.target instanceof Element && e.target.closest('.doc-select-cell')) return;
       const row = e.target instanceof Element ? e.target.closest<HTMLElement>('[data-doc-row]') : null;
       const record = row ? this.#records.find((r) => r.view.id === row.dataset.docId) : undefined;
       if (record) this.onOpen(record);
@@ -97,6 +122,33 @@ export class DocumentList {
 
   get records(): readonly DocRecord[] {
     return this.#records;
+  }
+
+  /** The ticked documents, in the list's current order (filtered-out ones last). */
+  get selected(): DocRecord[] {
+    const shown = this.#visible.filter((r) => this.#selected.has(r.view.id));
+    if (shown.length === this.#selected.size) return shown;
+    const inView = new Set(shown.map((r) => r.view.id));
+    return shown.concat(this.#records.filter((r) => this.#selected.has(r.view.id) && !inView.has(r.view.id)));
+  }
+
+  clearSelection(): void {
+    this.#selected.clear();
+    for (const box of $$<HTMLInputElement>('[data-doc-select]', this.#body)) box.checked = false;
+    this.#selectionChanged();
+  }
+
+  #selectionChanged(): void {
+    // IDs of documents no longer in the list (trashed, or gone after a reload) are not selected any more
+    if (this.#selected.size) {
+      const ids = new Set(this.#records.map((r) => r.view.id));
+      for (const id of this.#selected) if (!ids.has(id)) this.#selected.delete(id);
+    }
+    const ticked = this.#visible.reduce((n, r) => n + (this.#selected.has(r.view.id) ? 1 : 0), 0);
+    this.#selectAll.checked = ticked > 0 && ticked === this.#visible.length;
+    this.#selectAll.indeterminate = ticked > 0 && ticked < this.#visible.length;
+    this.#table.dataset.selected = String(this.#selected.size);
+    this.onSelect(this.selected);
   }
 
   set(records: DocRecord[], decryptMs?: number, complete = true): void {
@@ -140,6 +192,8 @@ export class DocumentList {
   clear(): void {
     this.#records = [];
     this.#visible = [];
+    this.#selected.clear();
+    this.#selectionChanged();
     this.#ready = false;
     this.#body.replaceChildren();
     this.#tags.replaceChildren();
@@ -169,6 +223,7 @@ export class DocumentList {
       th.setAttribute('aria-sort', on ? (dir === 1 ? 'ascending' : 'descending') : 'none');
     }
     this.#renderRows(0);
+    this.#selectionChanged();
   }
 
   #renderRows(from: number): void {
@@ -203,6 +258,15 @@ export class DocumentList {
     const tr = document.createElement('tr');
     tr.dataset.docRow = '';
     tr.dataset.docId = r.view.id;
+    const pick = document.createElement('td');
+    pick.className = 'doc-select-cell';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.className = 'doc-select';
+    box.dataset.docSelect = '';
+    box.checked = this.#selected.has(r.view.id);
+    box.setAttribute('aria-label', `Select ${r.name}`);
+    pick.append(box);
     const name = document.createElement('td');
     name.className = 'doc-name';
     const button = document.createElement('button');
@@ -232,7 +296,7 @@ export class DocumentList {
       chip.textContent = t;
       tags.append(chip);
     }
-    tr.append(name, type, size, added, tags);
+    tr.append(pick, name, type, size, added, tags);
     return tr;
   }
 

@@ -2,7 +2,7 @@
  * The page's side of the decrypt worker (client/worker/decrypt.ts), and what both document workers share
  * (the encrypted upload source is in documents-encrypt.ts).
  */
-import { DEFAULT_CHUNK_SIZE } from '../crypto/index.js';
+import { BLOB_HEADER_BYTES, CHUNK_OVERHEAD, DEFAULT_CHUNK_SIZE, memzero } from '../crypto/index.js';
 import { apiErrorOf } from './api.js';
 import type { DecryptReply, DecryptRequest } from '../worker/blob-messages.js';
 
@@ -34,13 +34,198 @@ export interface Decryption {
   cancel(): void;
 }
 
-/** Bytes handed to the decrypt worker and not yet dealt with, beyond which the page stops reading. */
-const DECRYPT_AHEAD = 3 * DEFAULT_CHUNK_SIZE;
+/**
+ * Blobs are read in pieces of one encrypted chunk (the first also holds the blob's header), so each message
+ * to the worker is one whole chunk the decryptor opens in place, without gathering it from small pieces.
+ */
+const CHUNK_BYTES = DEFAULT_CHUNK_SIZE + CHUNK_OVERHEAD;
+const BUFFER_BYTES = BLOB_HEADER_BYTES + CHUNK_BYTES;
+/**
+ * Buffers going round between page and worker: one being filled from the network, the others with the
+ * worker. The page stops reading when all are with the worker, so memory stays at a few chunks.
+ */
+const BUFFERS = 4;
 const PROGRESS_EVERY_MS = 100;
+const INTERRUPTED = 'The download was interrupted. Nothing was saved. Please try again.';
 
 async function httpError(res: Response): Promise<DocumentError> {
   const body: unknown = await res.json().catch(() => null);
   return new DocumentError('http', apiErrorOf(res.status, body).message, res.status);
+}
+
+/**
+ * Reads a response body into buffers of the caller's choosing: straight into them where the browser can
+ * ("bring your own buffer"), otherwise copied from whatever pieces the network delivered.
+ */
+class BodyReader {
+  readonly #byob: ReadableStreamBYOBReader | null;
+  readonly #plain: ReadableStreamDefaultReader<Uint8Array> | null;
+  #rest: Uint8Array | null = null;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = body.getReader({ mode: 'byob' });
+    } catch {
+      // not a byte stream in this browser
+    }
+    this.#byob = byob;
+    this.#plain = byob ? null : body.getReader();
+  }
+
+  /** Fills `buffer` up to `want` bytes, or less at the end of the body; BYOB reads hand back a new buffer. */
+  async fill(buffer: ArrayBuffer, want: number, got: (n: number) => void): Promise<{ buffer: ArrayBuffer; filled: number; ended: boolean }> {
+    let filled = 0;
+    while (filled < want) {
+      if (this.#byob) {
+        const { done, value } = await this.#byob.read(new Uint8Array(buffer, filled, want - filled));
+        if (value) buffer = value.buffer as ArrayBuffer;
+        else buffer = new ArrayBuffer(BUFFER_BYTES); // only after a cancel
+        if (done) return { buffer, filled, ended: true };
+        filled += value.length;
+        got(value.length);
+      } else if (this.#plain) {
+        let piece = this.#rest;
+        this.#rest = null;
+        if (!piece) {
+          const { done, value } = await this.#plain.read();
+          if (done) return { buffer, filled, ended: true };
+          piece = value;
+          got(value.length);
+        }
+        const take = Math.min(piece.length, want - filled);
+        new Uint8Array(buffer, filled, take).set(piece.subarray(0, take));
+        filled += take;
+        if (take < piece.length) this.#rest = piece.subarray(take);
+      }
+    }
+    return { buffer, filled, ended: false };
+  }
+}
+
+/**
+ * One decrypt worker and the buffers going round between it and the page. `result` settles with the
+ * worker's `done` (the verified plaintext, or the ZIP) or the first error; stop() ends everything.
+ */
+class DecryptSession {
+  readonly #worker: Worker;
+  readonly #abort = new AbortController();
+  readonly #free: ArrayBuffer[] = [];
+  #made = 0;
+  #wake: (() => void) | null = null;
+  #settled = false;
+  readonly result: Promise<Blob>;
+  #resolve: (blob: Blob) => void = () => undefined;
+  #reject: (err: DocumentError) => void = () => undefined;
+
+  constructor(damaged: (docId: string) => string = () => DAMAGED_MESSAGE) {
+    this.result = new Promise<Blob>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#worker = startWorker(DECRYPT_WORKER_URL, 'heirloom-decrypt');
+    this.#worker.onmessage = (event: MessageEvent<DecryptReply>) => {
+      const msg = event.data;
+      if (this.#settled) return;
+      if (msg.type === 'taken') {
+        this.#free.push(msg.bytes.buffer as ArrayBuffer);
+        this.#wake?.();
+      } else if (msg.type === 'done') {
+        this.#settled = true;
+        this.#worker.terminate();
+        this.#resolve(msg.blob);
+      } else if (msg.type === 'error') {
+        this.stop(msg.kind === 'crypto' ? new DocumentError('crypto', damaged(msg.docId)) : new DocumentError('worker', msg.message));
+      }
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.stop(new DocumentError('worker', 'Decrypting stopped unexpectedly on this device. Nothing was saved.'));
+    };
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  post(msg: DecryptRequest, transfer: Transferable[] = []): void {
+    if (!this.#settled) this.#worker.postMessage(msg, transfer);
+  }
+
+  stop(err: DocumentError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#abort.abort();
+    this.#worker.terminate();
+    this.#wake?.();
+    this.#reject(err);
+  }
+
+  /** A buffer to fill: a free one, a new one while fewer than BUFFERS exist, or the next one given back. */
+  async #buffer(): Promise<ArrayBuffer | null> {
+    while (!this.#settled) {
+      const free = this.#free.pop();
+      if (free) return free;
+      if (this.#made < BUFFERS) {
+        this.#made++;
+        return new ArrayBuffer(BUFFER_BYTES);
+      }
+      await new Promise<void>((r) => (this.#wake = r));
+      this.#wake = null;
+    }
+    return null;
+  }
+
+  /** Fetches document `docId`'s blob and hands it to the worker, one chunk per message, then `end`. */
+  async feed(docId: string, got: (n: number) => void, length: (n: number) => void = () => undefined): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(`/api/documents/${encodeURIComponent(docId)}/blob`, {
+        credentials: 'same-origin',
+        cache: 'no-store',
+        signal: this.#abort.signal,
+      });
+    } catch {
+      throw new DocumentError('network', "Can't reach the Heirloom server. Check your connection and try again.");
+    }
+    if (!res.ok || !res.body) throw await httpError(res);
+    length(Number(res.headers.get('Content-Length')) || 0);
+    const body = new BodyReader(res.body);
+    let want = BUFFER_BYTES;
+    try {
+      for (;;) {
+        const buffer = await this.#buffer();
+        if (!buffer) return;
+        const piece = await body.fill(buffer, want, got);
+        if (this.#settled) return;
+        if (piece.filled > 0) {
+          this.post({ type: 'bytes', bytes: new Uint8Array(piece.buffer, 0, piece.filled) }, [piece.buffer]);
+        } else this.#free.push(piece.buffer);
+        if (piece.ended) break;
+        want = CHUNK_BYTES;
+      }
+    } catch {
+      if (this.#settled) return;
+      throw new DocumentError('network', INTERRUPTED);
+    }
+    this.post({ type: 'end' });
+  }
+
+  /** Runs `steps`, stopping everything with its error if it fails. */
+  run(steps: () => Promise<void>): void {
+    steps().catch((err: unknown) => this.stop(err instanceof DocumentError ? err : new DocumentError('network', INTERRUPTED)));
+  }
+}
+
+/** Calls `report` at most every PROGRESS_EVERY_MS, and always with `force`. */
+function throttled(report: () => void): (force?: boolean) => void {
+  let last = 0;
+  return (force = false) => {
+    const now = performance.now();
+    if (!force && now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    report();
+  };
 }
 
 /**
@@ -54,89 +239,77 @@ export function decryptDocument(
   type: string,
   onProgress: (received: number, total: number) => void,
 ): Decryption {
-  const abort = new AbortController();
-  let stop: (e: DocumentError) => void = () => undefined;
-
-  const result = new Promise<Blob>((resolve, reject) => {
-    let settled = false;
-    let ahead = 0;
-    let wake: (() => void) | null = null;
-    const w = startWorker(DECRYPT_WORKER_URL, 'heirloom-decrypt');
-    stop = (err) => {
-      if (settled) return;
-      settled = true;
-      abort.abort();
-      w.terminate();
-      wake?.();
-      reject(err);
-    };
-    w.onmessage = (event: MessageEvent<DecryptReply>) => {
-      const msg = event.data;
-      if (settled) return;
-      if (msg.type === 'taken') {
-        ahead -= msg.bytes;
-        if (ahead <= DECRYPT_AHEAD) wake?.();
-      } else if (msg.type === 'done') {
-        settled = true;
-        w.terminate();
-        resolve(msg.blob);
-      } else if (msg.kind === 'crypto') stop(new DocumentError('crypto', DAMAGED_MESSAGE));
-      else stop(new DocumentError('worker', msg.message));
-    };
-    w.onerror = (event) => {
-      event.preventDefault();
-      stop(new DocumentError('worker', 'Decrypting stopped unexpectedly on this device. Nothing was saved.'));
-    };
-    const key = docKey.slice();
-    w.postMessage({ type: 'start', docKey: key, docId, mediaType: type } satisfies DecryptRequest, [key.buffer]);
-
-    const download = async () => {
-      let res: Response;
-      try {
-        res = await fetch(`/api/documents/${encodeURIComponent(docId)}/blob`, {
-          credentials: 'same-origin',
-          cache: 'no-store',
-          signal: abort.signal,
-        });
-      } catch {
-        throw new DocumentError('network', "Can't reach the Heirloom server. Check your connection and try again.");
-      }
-      if (!res.ok || !res.body) throw await httpError(res);
-      const total = Number(res.headers.get('Content-Length')) || 0;
-      const reader = res.body.getReader();
-      let received = 0;
-      let lastReport = 0;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (settled) return;
-          if (done) break;
-          received += value.length;
-          ahead += value.length;
-          // a fresh buffer per read, holding just these bytes: hand it over without a copy
-          const bytes = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
-          w.postMessage({ type: 'bytes', bytes } satisfies DecryptRequest, [bytes.buffer as ArrayBuffer]);
-          const now = performance.now();
-          if (now - lastReport >= PROGRESS_EVERY_MS) {
-            lastReport = now;
-            onProgress(received, total);
-          }
-          while (ahead > DECRYPT_AHEAD && !settled) await new Promise<void>((r) => (wake = r));
-          wake = null;
-        }
-      } catch {
-        if (settled) return;
-        throw new DocumentError('network', 'The download was interrupted. Nothing was saved. Please try again.');
-      }
-      onProgress(received, total);
-      w.postMessage({ type: 'end' } satisfies DecryptRequest);
-    };
-    download().catch((err: unknown) =>
-      stop(err instanceof DocumentError ? err : new DocumentError('network', 'The download was interrupted. Nothing was saved. Please try again.')),
+  const session = new DecryptSession();
+  const key = docKey.slice();
+  session.post({ type: 'start', docKey: key, docId, mediaType: type }, [key.buffer]);
+  let received = 0;
+  let total = 0;
+  const report = throttled(() => onProgress(received, total));
+  session.run(async () => {
+    await session.feed(
+      docId,
+      (n) => {
+        received += n;
+        report();
+      },
+      (n) => (total = n),
     );
+    report(true);
   });
   return {
-    result,
-    cancel: () => stop(new DocumentError('cancelled', 'The download was cancelled.')),
+    result: session.result,
+    cancel: () => session.stop(new DocumentError('cancelled', 'The download was cancelled.')),
+  };
+}
+
+/** One document for a ZIP: its name in the ZIP (already made safe) and its key, unwrapped when its turn comes. */
+export interface ZipItem {
+  docId: string;
+  name: string;
+  modified: number;
+  docKey(): Uint8Array;
+}
+
+/**
+ * Downloads and decrypts `items` one after another, straight into one ZIP made in the worker. Resolves with
+ * the ZIP only once every document's final chunk has been verified; a damaged one stops it all (`damaged`
+ * says which in the message). `onProgress` gets the index of the document being read and the blob bytes
+ * received so far, over all documents.
+ */
+export function zipDocuments(
+  items: ZipItem[],
+  damaged: (docId: string) => string,
+  onProgress: (index: number, received: number) => void,
+): Decryption {
+  const session = new DecryptSession(damaged);
+  let index = 0;
+  let received = 0;
+  const report = throttled(() => onProgress(index, received));
+  session.post({ type: 'zip' });
+  session.run(async () => {
+    for (const item of items) {
+      if (session.settled) return;
+      let key: Uint8Array;
+      try {
+        const k = item.docKey();
+        key = k.slice();
+        memzero(k);
+      } catch {
+        throw new DocumentError('crypto', damaged(item.docId)); // its key does not open
+      }
+      session.post({ type: 'entry', docKey: key, docId: item.docId, name: item.name, modified: item.modified }, [key.buffer]);
+      report(true);
+      await session.feed(item.docId, (n) => {
+        received += n;
+        report();
+      });
+      index++;
+    }
+    report(true);
+    session.post({ type: 'finish' });
+  });
+  return {
+    result: session.result,
+    cancel: () => session.stop(new DocumentError('cancelled', 'The download was cancelled.')),
   };
 }

@@ -11,6 +11,7 @@ import { refuseDrops } from './documents-drop.js';
 import { DocumentList, PAGE } from './documents-list.js';
 import { decryptAll, isDocumentView, readDataIsland, recordOf, type DocRecord, type DocumentView } from './documents-model.js';
 import { DocumentPanel } from './documents-panel.js';
+import { SelectionBar } from './documents-select.js';
 import { TrashList } from './documents-trash.js';
 import { attachUploads } from './documents-upload.js';
 import { adjustUsage, refreshUsage, refreshUsageSoon } from './documents-usage.js';
@@ -137,7 +138,12 @@ function documentsView(
   });
 
   let panel: DocumentPanel | null = null;
-  const list = new DocumentList(root, (record) => panel?.open(record));
+  let selection: SelectionBar | null = null;
+  const list = new DocumentList(root, (record) => panel?.open(record), (selected) => selection?.update(selected));
+  selection = new SelectionBar(root, {
+    keys: async () => ({ accountKey: await accountKey(), userId }),
+    clear: () => list.clearSelection(),
+  });
 
   const trash = async (record: DocRecord) => {
     alert(null);
@@ -201,6 +207,7 @@ function documentsView(
     list,
     onLock: () => {
       panel?.close();
+      selection?.reset();
       hideToast();
     },
   };

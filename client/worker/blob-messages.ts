@@ -18,19 +18,26 @@ export type EncryptReply =
   | { type: 'error'; job: number; message: string };
 
 /**
- * Page → decrypt worker: `start` once, then the blob's bytes as they arrive (buffers transferred), then
- * `end`. The page reads the network itself so the download never waits for a chunk to be decrypted.
+ * Page → decrypt worker. One document: `start`, then the blob's bytes as they arrive (buffers transferred,
+ * ideally one encrypted chunk each), then `end`. Several as one ZIP: `zip`, then for each document `entry`,
+ * its `bytes` and `end`, and at last `finish`. The page reads the network itself so the download never waits
+ * for a chunk to be decrypted.
  */
 export type DecryptRequest =
   | { type: 'start'; docKey: Uint8Array; docId: string; /** of the Blob made at the end */ mediaType: string }
+  | { type: 'zip' }
+  | { type: 'entry'; docKey: Uint8Array; docId: string; /** already made safe */ name: string; /** ms since 1970 */ modified: number }
   | { type: 'bytes'; bytes: Uint8Array }
-  | { type: 'end' };
+  | { type: 'end' }
+  | { type: 'finish' };
 
 /**
- * Decrypt worker → page: `taken` after each `bytes` message (how many bytes it has dealt with, for flow
- * control), then the whole plaintext once the final chunk has been verified, or an error (then nothing more).
+ * Decrypt worker → page: `taken` after each `bytes` message, giving its buffer back (for flow control and
+ * reuse); `entry-done` after each document of a ZIP; then the whole plaintext (or ZIP) once every final
+ * chunk has been verified, or an error (then nothing more).
  */
 export type DecryptReply =
-  | { type: 'taken'; bytes: number }
+  | { type: 'taken'; bytes: Uint8Array }
+  | { type: 'entry-done'; docId: string }
   | { type: 'done'; blob: Blob }
-  | { type: 'error'; kind: 'crypto' | 'worker'; code?: string; message: string };
+  | { type: 'error'; kind: 'crypto' | 'worker'; code?: string; message: string; docId: string };

@@ -11,6 +11,7 @@ import { startTestServer } from '../../test/helpers/server.js';
 import { documentBenchmarks } from './documents.js';
 import { transferBenchmarks } from './transfer.js';
 import { listBenchmarks } from './list.js';
+import { downloadBenchmarks } from './download.js';
 
 const MiB = 1024 * 1024;
 const RUNS = 3;
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     if (!only || only === 'documents' || only === 'crypto') process.stdout.write(await documentBenchmarks(browser));
     if (!only || only === 'documents' || only === 'transfer') process.stdout.write(await transferBenchmarks());
     if (!only || only === 'list') process.stdout.write(await listBenchmarks(browser));
+    if (!only || only === 'download') process.stdout.write(await downloadBenchmarks());
   } finally {
     await browser.close();
   }
