@@ -19,7 +19,8 @@
  *
  * For a quick look: BENCH_MANY_RUNS=1, BENCH_MANY_A=100x100KB, BENCH_MANY_B=20x1MB (count × size, sizes in
  * KB or MB of 1,000), BENCH_MANY_ONLY=A or B, BENCH_MANY_PROBE=0 (no keystrokes), BENCH_MANY_STALL_S (how
- * long without a new document before a drop is declared stuck, 300).
+ * long without a new document before a drop is declared stuck, 300); BENCH_MANY_DEBUG=1 prints each
+ * Chromium process's CPU during each drop.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -103,7 +104,10 @@ function cpuSnapshot(root: number): Map<number, { ms: number; kind: 'page' | 'br
   const snap = new Map<number, { ms: number; kind: 'page' | 'browser' }>();
   for (const pid of processTree(root)) {
     const ms = cpuMsOf(pid);
-    if (!Number.isNaN(ms)) snap.set(pid, { ms, kind: cmdlineOf(pid).includes('--type=renderer') ? 'page' : 'browser' });
+    const cmd = cmdlineOf(pid);
+    // renderers of the browser's own interface (its omnibox popup, even headless) are not the page
+    const page = cmd.includes('--type=renderer') && !cmd.includes('--top-chrome-webui');
+    if (!Number.isNaN(ms)) snap.set(pid, { ms, kind: page ? 'page' : 'browser' });
   }
   return snap;
 }
@@ -163,6 +167,7 @@ async function runCase(c: Case, traceDir: string, index: number): Promise<Result
     );
     await page.goto(`${server.url}/documents`);
     await page.waitFor(`document.querySelector('[data-docs-table][data-ready="true"]')`);
+    await quiet(browser.pid, server.pid);
     result = await drop(c, page, browser.pid, server.pid, requests);
   } finally {
     await browser.close();
@@ -174,6 +179,23 @@ async function runCase(c: Case, traceDir: string, index: number): Promise<Result
   // strace's output is read once it has finished with the stopped server
   if (STRACE) result.fsyncs = syncCallsBetween(traceFile, result.window.from, result.window.to);
   return result;
+}
+
+/**
+ * Waits until a freshly started browser and server have finished their own start-up work (a new Chromium
+ * spends a second or more loading its interface, even headless), so that work is not counted as the
+ * upload's: until both together use under 5% of a core for a second, or at most 30 s.
+ */
+async function quiet(browserPid: number, serverPid: number): Promise<void> {
+  const used = () => cpuOfTree(browserPid) + cpuOfTree(serverPid);
+  const until = Date.now() + 30_000;
+  const samples = [used()];
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 250));
+    samples.push(used());
+    if (samples.length > 4 && (samples.at(-1) ?? 0) - (samples.at(-5) ?? 0) < 50) return;
+  }
+  process.stderr.write('(the browser and server were still busy after 30 s; measuring anyway) ');
 }
 
 async function drop(
@@ -250,7 +272,11 @@ async function drop(
   }
   const ms = performance.now() - t0;
   const wall1 = Date.now();
-  const cpu = cpuBetween(cpu0, cpuSnapshot(browserPid));
+  const cpu1 = cpuSnapshot(browserPid);
+  const cpu = cpuBetween(cpu0, cpu1);
+  if (process.env.BENCH_MANY_DEBUG) {
+    for (const [pid, { ms }] of cpu1) process.stderr.write(`  ${pid} ${(ms - (cpu0.get(pid)?.ms ?? 0)).toFixed(0)} ms ${cpu1.get(pid)?.kind}: ${/--type=(\S+)/.exec(cmdlineOf(pid))?.[1] ?? 'browser'} ${/--utility-sub-type=(\S+)|--top-chrome-webui/.exec(cmdlineOf(pid))?.[0] ?? ''}\n`);
+  }
   const serverCpuMs = cpuOfTree(serverPid) - server0;
   const during = requests.slice(requests0).filter((r) => r.at <= wall1);
   const requestKinds = new Map<string, number>();
