@@ -171,9 +171,12 @@ async function runCase(c: Case, traceDir: string, index: number): Promise<Result
     result = await drop(c, page, browser.pid, server.pid, requests);
   } finally {
     await browser.close();
-    const exited = new Promise((r) => server.proc.once('exit', r));
-    process.kill(server.pid, 'SIGTERM');
-    await exited;
+    if (server.proc.exitCode === null && server.proc.signalCode === null) {
+      const exited = new Promise((r) => server.proc.once('exit', r));
+      // the server itself: under strace, stopping strace would leave it running
+      process.kill(server.pid, 'SIGTERM');
+      await exited;
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
   // strace's output is read once it has finished with the stopped server
