@@ -64,6 +64,11 @@ export class RawChromium {
     return browser;
   }
 
+  /** The process started (Debian's launcher script, or Chromium itself): every Chromium process is under it. */
+  get pid(): number {
+    return this.#proc.pid ?? 0;
+  }
+
   send(method: string, params: Json = {}, sessionId?: string): Promise<Json> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

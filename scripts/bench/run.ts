@@ -2,8 +2,9 @@
  * npm run bench: prints figures side by side from one run on this machine. Never part of the tests.
  * Argon2id (the password KDF) in Node and in Chromium through the page's real worker, then the document
  * vault: encryption rates (scripts/bench/documents.ts), 1 GiB transfers (scripts/bench/transfer.ts) and
- * the list page with 10,000 documents (scripts/bench/list.ts). `npm run bench -- argon2`, `-- crypto`,
- * `-- transfer` or `-- list` runs one part; `-- documents` runs the encryption rates and the transfers.
+ * the list page with 10,000 documents (scripts/bench/list.ts), and many documents at once
+ * (scripts/bench/many.ts). `npm run bench -- argon2`, `-- crypto`, `-- transfer`, `-- list` or `-- many`
+ * runs one part; `-- documents` runs the encryption rates and the transfers.
  */
 import { deriveMasterKey, ready, toB64, type KdfParams } from '../../client/crypto/index.js';
 import { launch } from '../../test/e2e/browser.js';
@@ -12,6 +13,7 @@ import { documentBenchmarks } from './documents.js';
 import { transferBenchmarks } from './transfer.js';
 import { listBenchmarks } from './list.js';
 import { downloadBenchmarks } from './download.js';
+import { manyBenchmarks } from './many.js';
 
 const MiB = 1024 * 1024;
 const RUNS = 3;
@@ -42,7 +44,9 @@ async function main(): Promise<void> {
     if (!only || only === 'documents' || only === 'crypto') process.stdout.write(await documentBenchmarks(browser));
     if (!only || only === 'documents' || only === 'transfer') process.stdout.write(await transferBenchmarks());
     if (!only || only === 'list') process.stdout.write(await listBenchmarks(browser));
-    if (!only || only === 'download') process.stdout.write(await downloadBenchmarks());
+    // `-- many` prints every figure of "many documents at once": the drops, then one large download and the ZIP
+    if (!only || only === 'many') process.stdout.write(await manyBenchmarks());
+    if (!only || only === 'download' || only === 'many') process.stdout.write(await downloadBenchmarks());
   } finally {
     await browser.close();
   }

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,13 +32,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** How a benchmark wants the server process run: under a tracer (`wrapper`, e.g. strace) or with Node flags. */
+export interface ServerProcessOptions {
+  /** A command the server is started under; the server's own PID is then found among its children. */
+  wrapper?: string[];
+  nodeArgs?: string[];
+}
+
 /**
  * The real server as its own process, so its memory can be measured apart from the benchmark's.
  * BENCH_NODE_ARGS adds Node flags to it, e.g. "--cpu-prof --cpu-prof-dir=prof" to see where its time goes.
+ * `pid` is the server's (Node's) own process, also when it runs under a wrapper.
  */
-export async function startServerProcess(dataDir: string, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string }> {
+export async function startServerProcess(
+  dataDir: string,
+  env: Record<string, string> = {},
+  options: ServerProcessOptions = {},
+): Promise<{ proc: ChildProcess; url: string; pid: number }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', 'server/main.ts'], {
+  const node = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(options.nodeArgs ?? []), '--import', 'tsx', 'server/main.ts'];
+  const [command = process.execPath, ...args] = [...(options.wrapper ?? []), ...node];
+  const proc = spawn(command, args, {
     env: { ...process.env, HEIRLOOM_DATA_DIR: dataDir, HEIRLOOM_PORT: String(port), HEIRLOOM_HOST: '127.0.0.1', HEIRLOOM_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,14 +60,61 @@ export async function startServerProcess(dataDir: string, env: Record<string, st
     let out = '';
     const onData = (d: Buffer) => {
       out += d.toString();
-      if (out.includes('(port ')) resolve();
+      if (!out.includes('(port ')) return;
+      // stop collecting: a benchmark may have the server write a line per request
+      proc.stdout?.off('data', onData);
+      proc.stderr?.off('data', onData);
+      resolve();
     };
     proc.stdout?.on('data', onData);
     proc.stderr?.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`server exited (${code}): ${out}`)));
   });
-  return { proc, url: `http://127.0.0.1:${port}` };
+  const pid = options.wrapper ? (childrenOf(proc.pid ?? 0)[0] ?? 0) : (proc.pid ?? 0);
+  if (!pid) throw new Error(`the server's process was not found under ${options.wrapper?.[0] ?? 'node'}`);
+  return { proc, url: `http://127.0.0.1:${port}`, pid };
 }
+
+/** The direct children of a process (Linux, from /proc). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** A process and all its descendants, alive now. */
+export function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...childrenOf(all[i] ?? 0));
+  return all;
+}
+
+/** CPU time (user + system, all threads) a process has used so far, in ms; NaN once it is gone. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name, which is in parentheses and may itself hold spaces
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The command line of a process, for telling Chromium's renderer, GPU and utility processes apart. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** Resident memory of a process, from /proc. */
 export function rssOf(pid: number): number {
@@ -78,9 +139,9 @@ export function coresBusy(from: { busy: number; total: number }, to: { busy: num
  * A fresh data folder with one registered person (an admin), the real server on it as its own process,
  * and that person's session cookie, for a browser to use.
  */
-export async function benchVault(quotaMiB: number): Promise<{
+export async function benchVault(quotaMiB: number, options: ServerProcessOptions = {}): Promise<{
   dataDir: string;
-  server: { proc: ChildProcess; url: string };
+  server: { proc: ChildProcess; url: string; pid: number };
   client: TestClient;
   keys: UnlockedKeys;
   sid: string;
@@ -93,7 +154,7 @@ export async function benchVault(quotaMiB: number): Promise<{
   const invite = await services.registration.createInvitation({ isAdmin: true });
   await data.db.destroy();
 
-  const server = await startServerProcess(dataDir, env);
+  const server = await startServerProcess(dataDir, env, options);
   const client = new TestClient(server.url);
   const { res, account } = await client.register(invite.token, 'bench', 'benchmark passphrase here');
   if (res.status !== 201 || !account) throw new Error(`registration failed: ${res.status}`);
