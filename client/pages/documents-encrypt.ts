@@ -132,6 +132,9 @@ export class EncryptedSource {
   readonly #ahead: { piece: Promise<Blob>; ready?: Blob }[] = [];
   #asked = 0;
   #stopped = false;
+  /** Set while paused (hold()): slice() waits for it. */
+  #gate: Promise<void> | null = null;
+  #open: (() => void) | null = null;
 
   constructor(file: File, docKey: Uint8Array, docId: string, pool: EncryptPool = EncryptPool.shared()) {
     this.size = blobSize(file.size);
@@ -161,7 +164,25 @@ export class EncryptedSource {
     this.#topUp(); // start encrypting while the upload is being created
   }
 
+  /**
+   * Pause: the next slice() waits until release(). tus opens each request before it asks for its bytes, and
+   * aborting a request at that moment would make the browser send it later without its headers (the
+   * request's headers are cleared by the abort, its send() still follows). Holding the bytes back instead
+   * stops an upload cleanly after the request already on its way.
+   */
+  hold(): void {
+    this.#gate ??= new Promise<void>((resolve) => (this.#open = resolve));
+  }
+
+  release(): void {
+    this.#open?.();
+    this.#gate = null;
+    this.#open = null;
+  }
+
   async slice(start: number): Promise<{ value: Blob | null; done: boolean }> {
+    if (this.#gate) await this.#gate;
+    if (this.#stopped) throw new DocumentError('cancelled', 'The upload was cancelled.');
     const held = this.#held;
     if (held && start >= held.start && start < held.end) {
       return { value: start === held.start ? held.blob : held.blob.slice(start - held.start), done: held.end === this.size };
@@ -200,6 +221,7 @@ export class EncryptedSource {
     this.#failAll(new DocumentError('cancelled', 'The upload was cancelled.'));
     this.#held = null;
     this.#ahead.splice(0);
+    this.release();
   }
 
   #onReply(w: PooledWorker, msg: EncryptReply): void {

@@ -57,6 +57,8 @@ interface Item extends UploadItem {
   large: boolean;
   /** Left to wait by Pause; started again by Continue. */
   held: boolean;
+  /** Its upload stopped on an error while it was paused: Continue starts it again (tus asks where it stands). */
+  stopped?: boolean;
   /** Counts the times run() began for it: a run that was paused before its upload existed stops there. */
   runs: number;
   upload?: Upload;
@@ -207,7 +209,11 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         if (item.state === 'uploading') progress(item, sent, all);
       },
       onError: (err) => {
-        if (item.state !== 'uploading' || item.held) return;
+        if (item.held && item.state === 'paused' && transient(err)) {
+          item.stopped = true; // Continue starts it again
+          return;
+        }
+        if (item.state !== 'uploading' && !item.held) return;
         if (transient(err)) {
           // The same Upload keeps its source and its server URL: start() asks the server for its offset
           // (HEAD) and continues from there, so nothing is sent twice and nothing is skipped.
@@ -229,7 +235,8 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         fail(item, message);
       },
       onSuccess: ({ lastResponse }) => {
-        if (item.state !== 'uploading') return;
+        // a request already on its way when Pause was pressed still finishes its file
+        if (item.state !== 'uploading' && !(item.state === 'paused' && item.held)) return;
         // A creation request that carried every byte answers with the new document: no request more.
         const document = documentIn(lastResponse.getBody() ?? '');
         if (document && document.id === docId) succeed(item, document, meta);
@@ -301,13 +308,16 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     pump();
   };
 
-  /** Pause: nothing new starts, and uploads in flight stop where they are (tus continues them later). */
+  /**
+   * Pause: nothing new starts, and uploads in flight stop after the request already on its way (a small file
+   * is one request, so it finishes): their sources hold back the next bytes until Continue.
+   */
   const pauseAll = () => {
     paused = true;
     for (const item of running) {
       if (item.state !== 'uploading' && item.state !== 'paused') continue;
       item.held = true;
-      void item.upload?.abort(false);
+      item.encryption?.hold();
       const at = Math.round((item.file.size * item.sent) / Math.max(1, item.total));
       setState(item, 'paused', `Paused at ${formatBytes(at)} of ${formatBytes(item.file.size)}.`);
     }
@@ -318,6 +328,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     paused = false;
     const notBegun: Item[] = [];
     for (const item of [...running]) {
+      const wasHeld = item.held;
       item.held = false;
       if (item.state !== 'paused') continue;
       if (!item.upload) {
@@ -331,7 +342,12 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       }
       setState(item, 'uploading', 'Continuing…');
       item.samples = [];
-      item.upload.start();
+      item.encryption?.release();
+      // stopped by a lost connection (before or during the pause): tus asks the server where it stands
+      if (item.stopped || !wasHeld) {
+        item.stopped = false;
+        item.upload.start();
+      }
     }
     queue.unshift(...notBegun);
     if (batch) view.setBatch(batch);
