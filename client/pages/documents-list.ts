@@ -170,7 +170,17 @@ export class DocumentList {
     if (records.length === 0) return;
     this.#records = records.concat(this.#records);
     this.#renderTags();
-    this.#refresh(records.map((r) => r.view.id));
+    if (this.#query || this.#tag || this.#sort !== 'added' || this.#dir !== -1 || !this.#ready) {
+      this.#refresh(records.map((r) => r.view.id));
+      return;
+    }
+    // Newest first and nothing filtered (the usual view during a drop): the new rows go on top and the rows
+    // already there stay as they are, instead of the whole page of rows being built again each time.
+    this.#visible = records.concat(this.#visible);
+    this.#body.prepend(...records.slice(0, this.#shown).map((r) => this.#row(r)));
+    while (this.#body.children.length > this.#shown) this.#body.lastElementChild?.remove();
+    this.#renderState();
+    this.#selectionChanged();
   }
 
   replace(record: DocRecord): void {
@@ -227,10 +237,15 @@ export class DocumentList {
   }
 
   #renderRows(from: number): void {
-    const total = this.#records.length;
     const rows = this.#visible.slice(from, this.#shown).map((r) => this.#row(r));
     if (from === 0) this.#body.replaceChildren(...rows);
     else this.#body.append(...rows);
+    this.#renderState();
+  }
+
+  /** Everything around the rows: counts, "Show more", the empty and no-match notes, the table's data-*. */
+  #renderState(): void {
+    const total = this.#records.length;
     const showing = Math.min(this.#shown, this.#visible.length);
     show(this.#empty, this.#ready && total === 0);
     show(this.#tools, total > 0);
