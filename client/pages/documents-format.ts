@@ -21,6 +21,37 @@ export function formatSpeed(bytesPerSecond: number): string {
 }
 
 /** "about 5 seconds left", "2 minutes left" — rounded, because exact seconds only jitter. */
+/**
+ * A transfer's speed over its last few seconds, from the running total of bytes: what "38 MB/s · about 12 s
+ * left" is made of. 0 until `minMs` of samples say something.
+ */
+export class SpeedMeter {
+  #samples: { t: number; bytes: number }[] = [];
+
+  constructor(
+    private readonly minMs: number,
+    private readonly windowMs = 4000,
+  ) {}
+
+  add(bytes: number, now = performance.now()): void {
+    const samples = this.#samples;
+    samples.push({ t: now, bytes });
+    while (samples.length > 2 && now - (samples[0]?.t ?? now) > this.windowMs) samples.shift();
+  }
+
+  /** Bytes per second, up to the last sample. */
+  get speed(): number {
+    const first = this.#samples[0];
+    const last = this.#samples[this.#samples.length - 1];
+    if (!first || !last || last.t - first.t <= this.minMs) return 0;
+    return (last.bytes - first.bytes) / ((last.t - first.t) / 1000);
+  }
+
+  reset(): void {
+    this.#samples = [];
+  }
+}
+
 export function formatTimeLeft(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '';
   if (seconds < 5) return 'a few seconds left';

@@ -4,7 +4,7 @@
  * the whole document has been checked (flows.md "Documents": nothing partial is ever saved).
  */
 import { isCryptoError, memzero } from '../crypto/index.js';
-import { $, setMessage, show } from './dom.js';
+import { $, offerDownload, setMessage, show } from './dom.js';
 import { attachEditForm, type EditForm } from './documents-edit.js';
 import { formatBytes, formatDateTime, kindOf, typeIcon } from './documents-format.js';
 import { docKeyOf, type DocRecord } from './documents-model.js';
@@ -243,13 +243,7 @@ export class DocumentPanel {
     const opened = await this.#decryptOpen();
     if (!opened) return;
     const { r, blob } = opened;
-    const a = document.createElement('a');
-    a.href = this.#url(blob);
-    a.download = r.meta?.name ?? `document-${r.view.id.slice(0, 8)}`;
-    a.dataset.docSave = '';
-    document.body.append(a);
-    a.click();
-    a.remove();
+    offerDownload(this.#url(blob), r.meta?.name ?? `document-${r.view.id.slice(0, 8)}`);
     this.#dialog.dataset.docSaved = String(Date.now());
   }
 

@@ -4,7 +4,7 @@
  * [data-docs-selection-actions] and read `selected`.
  */
 import { isCryptoError } from '../crypto/index.js';
-import { $, setMessage, show } from './dom.js';
+import { $, offerDownload, setMessage, show } from './dom.js';
 import { errorMessage } from './api.js';
 import { formatBytes, plural } from './documents-format.js';
 import type { DocRecord } from './documents-model.js';
@@ -134,13 +134,7 @@ export class SelectionBar {
 
   #save(zip: Blob): void {
     const url = URL.createObjectURL(zip);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = zipFileName();
-    a.dataset.docsZipSave = '';
-    document.body.append(a);
-    a.click();
-    a.remove();
+    offerDownload(url, zipFileName());
     // the browser may still be reading the URL for the download it just started
     window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }

@@ -8,7 +8,7 @@
  * frame, so the page keeps up whatever the number of files.
  */
 import { $, show } from './dom.js';
-import { formatBytes, formatSpeed, formatTimeLeft, kindOf, typeIcon } from './documents-format.js';
+import { formatBytes, formatSpeed, formatTimeLeft, kindOf, typeIcon, SpeedMeter } from './documents-format.js';
 
 export type UploadState = 'queued' | 'uploading' | 'paused' | 'done' | 'failed' | 'cancelled';
 
@@ -45,7 +45,6 @@ export interface ViewActions {
   anySettled(): boolean;
 }
 
-const SPEED_WINDOW_MS = 4000;
 const BATCH_DRAW_EVERY_MS = 250;
 /** The summary's sentence is read out by screen readers: change it at most this often while uploading. */
 const SAY_EVERY_MS = 1000;
@@ -70,7 +69,7 @@ export class UploadView {
   #frame = 0;
   #drawn = -Infinity;
   #said = 0;
-  #samples: { t: number; bytes: number }[] = [];
+  readonly #speed = new SpeedMeter(500);
 
   constructor(
     root: HTMLElement,
@@ -95,7 +94,7 @@ export class UploadView {
   /** The summary now counts this drop (a new one, or the one still running, grown). */
   setBatch(batch: UploadBatch | null): void {
     if (batch !== this.#batch) {
-      this.#samples = [];
+      this.#speed.reset();
       this.#said = 0;
     }
     this.#batch = batch;
@@ -210,9 +209,7 @@ export class UploadView {
     show(this.#cancelAll, !finished);
 
     const now = performance.now();
-    const samples = this.#samples;
-    samples.push({ t: now, bytes });
-    while (samples.length > 2 && now - (samples[0]?.t ?? now) > SPEED_WINDOW_MS) samples.shift();
+    this.#speed.add(bytes, now);
     // not every frame: a screen reader reads each change of this line, and tired eyes cannot follow digits
     // that move sixty times a second
     if (!finished && !paused && now - this.#said < SAY_EVERY_MS) return; // uploads keep changing: soon again
@@ -223,9 +220,7 @@ export class UploadView {
     } else if (paused) {
       parts.push('paused');
     } else {
-      const first = samples[0];
-      const seconds = first ? (now - first.t) / 1000 : 0;
-      const speed = seconds > 0.5 && first ? (bytes - first.bytes) / seconds : 0;
+      const speed = this.#speed.speed;
       if (speed > 0) {
         parts.push(formatSpeed(speed));
         const left = formatTimeLeft((allBytes - bytes) / speed);

@@ -21,7 +21,7 @@ import {
 } from '../crypto/index.js';
 import { api, csrfToken, errorMessage } from './api.js';
 import { $ } from './dom.js';
-import { formatBytes, formatSpeed, formatTimeLeft, plural } from './documents-format.js';
+import { formatBytes, formatSpeed, formatTimeLeft, plural, SpeedMeter } from './documents-format.js';
 import type { DocumentView, Usage } from './documents-model.js';
 import { documentIn, transient, tusCode, tusMessage } from './documents-tus.js';
 import { attachDrop } from './documents-drop.js';
@@ -40,7 +40,6 @@ const LARGE_AT_ONCE = Math.min(2, Math.max(1, EncryptPool.shared().size - 1));
 /** Up to this many files, each has a row of its own; more become one summary line. */
 const ROWS_UP_TO = 10;
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
-const SPEED_WINDOW_MS = 4000;
 
 export interface UploadHooks {
   userId: string;
@@ -63,7 +62,7 @@ interface Item extends UploadItem {
   runs: number;
   upload?: Upload;
   encryption?: EncryptedSource;
-  samples: { t: number; bytes: number }[];
+  speed: SpeedMeter;
 }
 
 export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles(picked: Picked): Promise<void> } {
@@ -101,12 +100,8 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     item.total = total;
     if (!item.batch) {
       // a row of its own says how far and how fast; a file of a drop of many only feeds the summary
-      const now = performance.now();
-      item.samples.push({ t: now, bytes: sent });
-      while (item.samples.length > 2 && now - (item.samples[0]?.t ?? now) > SPEED_WINDOW_MS) item.samples.shift();
-      const first = item.samples[0];
-      const seconds = first ? (now - first.t) / 1000 : 0;
-      const speed = seconds > 0.3 && first ? (sent - first.bytes) / seconds : 0;
+      item.speed.add(sent);
+      const speed = item.speed.speed;
       // tus counts encrypted bytes; people think in their file's size.
       const share = total > 0 ? sent / total : 0;
       const parts = [`${formatBytes(Math.round(item.file.size * share))} of ${formatBytes(item.file.size)}`];
@@ -198,7 +193,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         const again = transient(err);
         if (again && item.state === 'uploading') {
           item.status = 'Connection lost. Trying again…';
-          item.samples = [];
+          item.speed.reset();
           view.changed(item);
         }
         return again;
@@ -272,7 +267,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     if (item.state !== 'paused' || !item.upload || paused) return;
     item.held = false;
     setState(item, 'uploading', 'Reconnecting…');
-    item.samples = [];
+    item.speed.reset();
     item.upload.start();
   };
   window.addEventListener('online', () => items.forEach((i) => !i.held && resume(i)));
@@ -341,7 +336,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         continue;
       }
       setState(item, 'uploading', 'Continuing…');
-      item.samples = [];
+      item.speed.reset();
       item.encryption?.release();
       // stopped by a lost connection (before or during the pause): tus asks the server where it stands
       if (item.stopped || !wasHeld) {
@@ -426,7 +421,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
         large: blobSize(file.size) > EncryptedSource.REQUEST_BYTES,
         held: false,
         runs: 0,
-        samples: [],
+        speed: new SpeedMeter(300),
       };
       items.push(item);
       queue.push(item);

@@ -44,3 +44,13 @@ export function markInvalid(input: HTMLInputElement, invalid: boolean): void {
 export function nextFrame(): Promise<void> {
   return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
+
+/** Offers `url` (a blob URL) to the browser as a file download named `name`. */
+export function offerDownload(url: string, name: string): void {
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
