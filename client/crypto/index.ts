@@ -11,3 +11,5 @@ export * from './fingerprint.js';
 export * from './server.js';
 export * from './document.js';
 export * from './document-batch.js';
+export * from './sharing.js';
+export * from './pins.js';
