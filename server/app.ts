@@ -34,6 +34,8 @@ import { BlobStore } from './storage/blobs.js';
 import { DocumentService } from './services/documents.js';
 import { UploadService } from './services/uploads.js';
 import { AdminService } from './services/admin.js';
+import { DirectoryService } from './services/directory.js';
+import { familyRoutes } from './routes/family.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -57,6 +59,7 @@ export interface Services {
   uploads: UploadService;
   blobs: BlobStore;
   admin: AdminService;
+  directory: DirectoryService;
 }
 
 export function createServices(deps: AppDeps): Services {
@@ -75,6 +78,7 @@ export function createServices(deps: AppDeps): Services {
     accounts: new AccountService(db, config, crypto, audit, limits),
     registration: new RegistrationService(db, config, crypto, audit),
     sessions: new SessionService(db, audit),
+    directory: new DirectoryService(db),
   };
 }
 
@@ -132,6 +136,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
     }),
   );
 
+  // pins are one envelope for a whole family's fingerprints (services/directory.ts: PINS_MAX_B64)
+  app.use('/api/pins', express.json({ limit: '300kb' }));
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
   app.use(
@@ -169,6 +175,7 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use('/', settingsRoutes(services));
   app.use('/', documentRoutes(services));
   app.use('/', uploadRoutes(services, services.blobs, logger));
+  app.use('/', familyRoutes(services));
 
   app.use(notFound);
   app.use(errorHandler(logger));
