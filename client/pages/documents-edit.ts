@@ -111,7 +111,7 @@ export function attachEditForm(form: HTMLFormElement, hooks: EditHooks): EditFor
       const sealed = resealMeta(r.view, await hooks.accountKey(), hooks.userId, meta);
       const { document: view } = await api<{ document: DocumentView }>('PUT', `/api/documents/${encodeURIComponent(r.view.id)}/meta`, { meta: sealed });
       if (record !== r) return;
-      record = recordOf(view, meta);
+      record = recordOf(view, meta, r);
       setMessage(saved, 'Saved.');
       hooks.saved(record);
     } catch (err) {

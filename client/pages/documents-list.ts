@@ -2,7 +2,9 @@
  * The documents table: search by name, filter by tag, sort by any column, all in the page. Only the first
  * PAGE rows of the current order are in the DOM ("Show more" adds the next ones), so 10,000 documents cost
  * a filter and a sort per keystroke, never 10,000 table rows. Each row has a checkbox; what is ticked is
- * the selection the selection bar acts on (documents-select.ts).
+ * the selection the selection bar acts on (documents-select.ts). The place chosen above the list (all
+ * documents, the person's own, shared with them, one space: documents-places.ts) narrows what search, tags
+ * and counts work on.
  */
 import { $, $$, show } from './dom.js';
 import { formatBytes, formatDate, plural, typeIcon } from './documents-format.js';
@@ -40,6 +42,11 @@ export class DocumentList {
   #sort: SortKey = 'added';
   #dir: Dir = -1;
   #ready = false;
+  /** The chosen place: the records it holds are the ones searched, filtered by tag and counted. */
+  #place: (r: DocRecord) => boolean = () => true;
+  #placeRecords: DocRecord[] = [];
+  /** Told after every change to the records (the place switcher counts them). */
+  onRecordsChanged: (records: readonly DocRecord[]) => void = () => undefined;
   /** IDs of the ticked documents, kept across searches, sorts and re-renders. */
   readonly #selected = new Set<string>();
   readonly #selectAll: HTMLInputElement;
@@ -52,6 +59,7 @@ export class DocumentList {
   readonly #empty: HTMLElement;
   readonly #noMatch: HTMLElement;
   readonly #tools: HTMLElement;
+  readonly #placeEmpty: HTMLElement;
 
   constructor(
     readonly root: HTMLElement,
@@ -68,6 +76,7 @@ export class DocumentList {
     this.#noMatch = $('[data-docs-nomatch]', root);
     this.#tools = $('[data-docs-tools]', root);
     this.#selectAll = $<HTMLInputElement>('[data-docs-select-all]', root);
+    this.#placeEmpty = $('[data-docs-place-empty]', root);
 
     this.#search.addEventListener('input', () => {
       this.#query = this.#search.value.trim().toLowerCase();
@@ -124,6 +133,14 @@ export class DocumentList {
     return this.#records;
   }
 
+  /** Shows only the records of one place (and says `emptyText` when it holds none). */
+  setPlace(place: (r: DocRecord) => boolean, emptyText: string): void {
+    this.#place = place;
+    this.#placeEmpty.textContent = emptyText;
+    this.#renderTags();
+    this.#refresh();
+  }
+
   /** The ticked documents, in the list's current order (filtered-out ones last). */
   get selected(): DocRecord[] {
     const shown = this.#visible.filter((r) => this.#selected.has(r.view.id));
@@ -170,7 +187,7 @@ export class DocumentList {
     if (records.length === 0) return;
     this.#records = records.concat(this.#records);
     this.#renderTags();
-    if (this.#query || this.#tag || this.#sort !== 'added' || this.#dir !== -1 || !this.#ready) {
+    if (this.#query || this.#tag || this.#sort !== 'added' || this.#dir !== -1 || !this.#ready || !records.every(this.#place)) {
       this.#refresh(records.map((r) => r.view.id));
       return;
     }
@@ -201,6 +218,7 @@ export class DocumentList {
   /** Locked: forget every name, show nothing. */
   clear(): void {
     this.#records = [];
+    this.#placeRecords = [];
     this.#visible = [];
     this.#selected.clear();
     this.#selectionChanged();
@@ -214,11 +232,11 @@ export class DocumentList {
   #refresh(pinnedIds: string[] = []): void {
     const q = this.#query;
     const tag = this.#tag;
-    let visible = this.#records;
+    let visible = this.#placeRecords;
     if (q || tag) visible = visible.filter((r) => (!q || r.search.includes(q)) && (!tag || r.tags.includes(tag)));
     const cmp = compare(this.#sort);
     const dir = this.#dir;
-    visible = visible === this.#records ? visible.slice() : visible;
+    visible = visible === this.#placeRecords ? visible.slice() : visible;
     visible.sort((a, b) => dir * cmp(a, b) || (a.view.id < b.view.id ? -1 : 1));
     if (pinnedIds.length) {
       const pinned = new Set(pinnedIds);
@@ -245,9 +263,12 @@ export class DocumentList {
 
   /** Everything around the rows: counts, "Show more", the empty and no-match notes, the table's data-*. */
   #renderState(): void {
-    const total = this.#records.length;
+    const all = this.#records.length;
+    const total = this.#placeRecords.length;
     const showing = Math.min(this.#shown, this.#visible.length);
-    show(this.#empty, this.#ready && total === 0);
+    // the vault's own empty state only when there is nothing at all; a place of its own says what it is for
+    show(this.#empty, this.#ready && all === 0 && !this.#placeEmpty.textContent);
+    show(this.#placeEmpty, this.#ready && total === 0 && Boolean(this.#placeEmpty.textContent));
     show(this.#tools, total > 0);
     show(this.#table, total > 0 && this.#visible.length > 0);
     show(this.#noMatch, total > 0 && this.#visible.length === 0);
@@ -255,13 +276,14 @@ export class DocumentList {
     this.#more.textContent = `Show ${Math.min(PAGE, this.#visible.length - showing).toLocaleString()} more`;
     this.#table.dataset.ready = this.#ready ? 'true' : total ? 'partial' : 'false';
     this.#table.dataset.total = String(total);
+    this.#table.dataset.all = String(all);
     this.#table.dataset.matching = String(this.#visible.length);
     this.#table.dataset.rendered = String(showing);
     const filtered = this.#query || this.#tag;
     this.#count.textContent = !total
       ? ''
       : !this.#ready
-        ? 'Decrypting the rest of your documents…'
+        ? 'Opening the rest of the documents…'
       : filtered
         ? `${plural(this.#visible.length, 'document matches', 'documents match')} of ${total.toLocaleString()}`
         : showing < total
@@ -295,6 +317,16 @@ export class DocumentList {
     label.textContent = r.name;
     button.append(label);
     name.append(button);
+    const origin = originLine(r);
+    if (origin) {
+      const line = document.createElement('span');
+      line.className = r.problem ? 'doc-origin doc-origin--problem' : 'doc-origin';
+      line.dataset.docOrigin = '';
+      line.textContent = origin;
+      name.append(line);
+    }
+    if (!r.own) tr.dataset.docOthers = '';
+    if (r.problem) tr.dataset.docProblem = '';
     if (!r.meta) tr.dataset.docDamaged = '';
     const type = cell(r.typeLabel, 'doc-type');
     type.dataset.docType = '';
@@ -317,7 +349,9 @@ export class DocumentList {
 
   #renderTags(): void {
     const counts = new Map<string, number>();
-    for (const r of this.#records) for (const t of r.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
+    this.#placeRecords = this.#records.filter(this.#place);
+    this.onRecordsChanged(this.#records);
+    for (const r of this.#placeRecords) for (const t of r.tags) counts.set(t, (counts.get(t) ?? 0) + 1);
     if (this.#tag && !counts.has(this.#tag)) this.#tag = '';
     const names = [...counts.keys()].sort(collator.compare);
     show(this.#tags, names.length > 0);
@@ -345,6 +379,16 @@ export class DocumentList {
     });
     this.#tags.replaceChildren(label, ...chips);
   }
+}
+
+/** The small line under a name: who shared it, which space it is in, or why it cannot be opened. */
+export function originLine(r: DocRecord): string {
+  if (r.problem) return r.problem;
+  const parts: string[] = [];
+  if (r.sharedBy) parts.push(`Shared by ${r.sharedBy}`);
+  if (r.spaceName) parts.push(`In ${r.spaceName}`);
+  if (r.spaceName && r.addedBy) parts.push(`added by ${r.addedBy}`);
+  return parts.join(' · ');
 }
 
 function cell(text: string, className: string): HTMLTableCellElement {

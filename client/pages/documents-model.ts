@@ -2,18 +2,61 @@
  * A person's documents as this page knows them: the server's encrypted views (docs/api.md "Documents") and,
  * while the vault is unlocked, what their metadata says once opened (crypto.md "Documents").
  */
-import { CryptoError, fromB64, memzero, openOwnDocMetas, sealDocMeta, toB64, unwrapDocKeyForOwner, type DocMeta } from '../crypto/index.js';
+import {
+  CryptoError,
+  fromB64,
+  memzero,
+  openDocMeta,
+  openOwnDocMetas,
+  sealDocMeta,
+  toB64,
+  unwrapDocKeyForOwner,
+  type DocMeta,
+  type OwnerDocEnvelopes,
+} from '../crypto/index.js';
 import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
 // the wire shapes of docs/api.md "Documents", defined once by the server (a type-only import: no server code
 // reaches the bundle)
-export type { DocumentView, Usage } from '../../server/services/documents.js';
-import type { DocumentView } from '../../server/services/documents.js';
+export type { Usage } from '../../server/services/documents.js';
+// MERGE: until the server's DocumentView has the sharing fields, the contract's shape is spelled out here
+export interface DocumentView {
+  id: string;
+  ownerId: string;
+  size: number;
+  meta: string;
+  keyWrap: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+  spaceId: string | null;
+  spaceGeneration: number | null;
+  spaceKeyWrap: string | null;
+  grant: { sharerId: string; sealed: string; sig: string; createdAt: number } | null;
+}
 
 export const DAMAGED_NAME = "This document's details are damaged";
+/** The name of a row whose key could not be trusted: its details stay closed, its `problem` says why. */
+export const UNTRUSTED_NAME = 'This document cannot be opened safely';
+
+/** Whose a document is and how this person reaches it, as the list and the panel say it. */
+export interface Origin {
+  /** The person's own document: only they may rename, trash, share or move it. */
+  own: boolean;
+  /** The username of whoever shared it with this person (documents reached through a grant). */
+  sharedBy: string | null;
+  /** The username of whoever added it (others' documents). */
+  addedBy: string | null;
+  /** The name of the space it is in, own or not. */
+  spaceName: string | null;
+  /** Why its key could not be opened or trusted, in plain words; null when it opened. */
+  problem: string | null;
+}
+
+export const OWN: Origin = { own: true, sharedBy: null, addedBy: null, spaceName: null, problem: null };
 
 /** One row of the list: the view plus its opened metadata (null when it did not open). */
-export interface DocRecord {
+export interface DocRecord extends Origin {
   view: DocumentView;
   meta: DocMeta | null;
   name: string;
@@ -27,18 +70,32 @@ export interface DocRecord {
   tags: string[];
 }
 
+const isId = (x: unknown) => typeof x === 'string' && x.length > 0;
+const orNull = (x: unknown, type: 'string' | 'number') => x === null || x === undefined || typeof x === type;
+
 export function isDocumentView(x: unknown): x is DocumentView {
   if (typeof x !== 'object' || x === null) return false;
   const d = x as Record<string, unknown>;
+  const g = d.grant as Record<string, unknown> | null | undefined;
   return (
-    typeof d.id === 'string' &&
+    isId(d.id) &&
+    isId(d.ownerId) &&
     typeof d.size === 'number' &&
     typeof d.meta === 'string' &&
-    typeof d.keyWrap === 'string' &&
+    (d.keyWrap === null || typeof d.keyWrap === 'string') &&
     typeof d.createdAt === 'number' &&
     typeof d.updatedAt === 'number' &&
-    (d.deletedAt === null || typeof d.deletedAt === 'number')
+    (d.deletedAt === null || typeof d.deletedAt === 'number') &&
+    orNull(d.spaceId, 'string') &&
+    orNull(d.spaceGeneration, 'number') &&
+    orNull(d.spaceKeyWrap, 'string') &&
+    (g === null || g === undefined || (typeof g === 'object' && isId(g.sharerId) && typeof g.sealed === 'string' && typeof g.sig === 'string'))
   );
+}
+
+/** The person's own document (the server sends the owner's key wrap only to the owner). */
+export function isOwn(view: DocumentView, userId: string): boolean {
+  return view.ownerId === userId && typeof view.keyWrap === 'string';
 }
 
 /** The documents the server put in the page's data island (views/pages/documents/index.ejs). */
@@ -53,18 +110,22 @@ export function readDataIsland(): DocumentView[] {
   }
 }
 
-/** The document key, unwrapped with the account key (throws CryptoError when the wrap does not open). */
+/** The owner's document key, unwrapped with the account key (throws CryptoError when the wrap does not open). */
 export function docKeyOf(view: DocumentView, accountKey: Uint8Array, userId: string): Uint8Array {
+  if (view.keyWrap === null) throw new CryptoError('params', 'Only the person who added this document holds its key this way.');
   return unwrapDocKeyForOwner(accountKey, fromB64(view.keyWrap), view.id, userId);
 }
 
-export function recordOf(view: DocumentView, meta: DocMeta | null): DocRecord {
+export function recordOf(view: DocumentView, meta: DocMeta | null, origin: Origin = OWN): DocRecord {
+  const { own, sharedBy, addedBy, spaceName, problem } = origin;
+  const from = { own, sharedBy, addedBy, spaceName, problem };
   if (!meta) {
-    const search = DAMAGED_NAME.toLowerCase();
-    return { view, meta: null, name: DAMAGED_NAME, search, type: '', typeLabel: '—', size: -1, kind: 'damaged', tags: [] };
+    const name = problem ? UNTRUSTED_NAME : DAMAGED_NAME;
+    return { ...from, view, meta: null, name, search: name.toLowerCase(), type: '', typeLabel: '—', size: -1, kind: 'damaged', tags: [] };
   }
   const tags = meta.tags ?? [];
   return {
+    ...from,
     view,
     meta,
     name: meta.name,
@@ -78,20 +139,60 @@ export function recordOf(view: DocumentView, meta: DocMeta | null): DocRecord {
 }
 
 /**
- * Opens every document's metadata in one synchronous pass through the crypto core's batch (one scratch
- * area on libsodium's heap for the whole list instead of several small copies per document). A document
- * whose envelopes do not open (damaged, or not this person's) becomes a row that says so instead of
- * breaking the list.
+ * Opens every own document's metadata in one synchronous pass through the crypto core's batch (one
+ * scratch area on libsodium's heap for the whole list instead of several small copies per document). A
+ * document whose envelopes do not open (damaged, or not this person's) becomes a row that says so instead
+ * of breaking the list. `origin` names the space of own documents that are in one.
  */
-export function decryptAll(views: DocumentView[], accountKey: Uint8Array, userId: string): { records: DocRecord[]; ms: number } {
+export function decryptAll(
+  views: DocumentView[],
+  accountKey: Uint8Array,
+  userId: string,
+  origin: (view: DocumentView) => Origin = () => OWN,
+): { records: DocRecord[]; ms: number } {
   const start = performance.now();
-  const metas = openOwnDocMetas(accountKey, userId, views);
+  const metas = openOwnDocMetas(accountKey, userId, views as OwnerDocEnvelopes[]);
   const records = new Array<DocRecord>(views.length);
   for (let i = 0; i < views.length; i++) {
+    const view = views[i] as DocumentView;
     const meta = metas[i];
-    records[i] = recordOf(views[i] as DocumentView, meta === undefined || meta instanceof CryptoError ? null : meta);
+    records[i] = recordOf(view, meta === undefined || meta instanceof CryptoError ? null : meta, view.spaceId ? origin(view) : OWN);
   }
   return { records, ms: performance.now() - start };
+}
+
+/**
+ * Opens others' documents one by one: `docKey` (the keyring: a grant's or a space's key, each checked against
+ * a pinned public key first) and then the metadata. A key that cannot be opened or trusted gives a row that
+ * says why, with nothing decrypted; a key that opens but metadata that does not is damage, as for own ones.
+ */
+export function decryptOthers(
+  views: DocumentView[],
+  docKey: (view: DocumentView) => Uint8Array,
+  origin: (view: DocumentView) => Origin,
+): { records: DocRecord[]; ms: number } {
+  const start = performance.now();
+  const records = views.map((view) => {
+    const from = origin(view);
+    let key: Uint8Array;
+    try {
+      key = docKey(view);
+    } catch (err) {
+      return recordOf(view, null, { ...from, problem: problemOf(err) });
+    }
+    try {
+      return recordOf(view, openDocMeta(key, view.id, fromB64(view.meta)), from);
+    } catch {
+      return recordOf(view, null, from);
+    } finally {
+      memzero(key);
+    }
+  });
+  return { records, ms: performance.now() - start };
+}
+
+function problemOf(err: unknown): string {
+  return err instanceof Error && err.message ? err.message : 'Heirloom could not open the key of this document.';
 }
 
 /** New metadata for the same document key: rename and retag re-encrypt only this envelope. */

@@ -1,13 +1,17 @@
 /**
  * The document panel (a <dialog>): details, a preview for images, PDFs and plain text, Download, rename and
- * tags (documents-edit.ts), Move to trash. Content is decrypted in a worker and shown or saved only once
- * the whole document has been checked (flows.md "Documents": nothing partial is ever saved).
+ * tags (documents-edit.ts), who has access (documents-access.ts), Move to trash. Content is decrypted in a
+ * worker and shown or saved only once the whole document has been checked (flows.md "Documents": nothing
+ * partial is ever saved). Others' documents (shared with the person, or in a space) can be previewed and
+ * downloaded only: renaming, tags, sharing and the trash are for the person who added them.
  */
 import { isCryptoError, memzero } from '../crypto/index.js';
 import { $, offerDownload, setMessage, show } from './dom.js';
 import { attachEditForm, type EditForm } from './documents-edit.js';
 import { formatBytes, formatDateTime, kindOf, typeIcon } from './documents-format.js';
-import { docKeyOf, type DocRecord } from './documents-model.js';
+import type { DocRecord } from './documents-model.js';
+import { AccessSection, type AccessHooks } from './documents-access.js';
+import { originLine } from './documents-list.js';
 import { DAMAGED_MESSAGE, DocumentError, decryptDocument, type Decryption } from './documents-workers.js';
 import { errorMessage } from './api.js';
 import { onUnauthenticated } from './session.js';
@@ -21,6 +25,9 @@ const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp
 export interface PanelHooks {
   userId: string;
   accountKey(): Promise<Uint8Array>;
+  /** The document's key, whichever way it reached this person (throws a sentence when it cannot be trusted). */
+  docKey(record: DocRecord): Promise<Uint8Array>;
+  access: AccessHooks;
   saved(record: DocRecord): void;
   trash(record: DocRecord): void;
   knownTags(): string[];
@@ -47,6 +54,7 @@ export class DocumentPanel {
   readonly #download: HTMLButtonElement;
   readonly #showPreview: HTMLButtonElement;
   readonly #edit: EditForm;
+  readonly #access: AccessSection;
   #record: DocRecord | null = null;
   #decryption: Decryption | null = null;
   #plain: Promise<Blob> | null = null;
@@ -70,6 +78,14 @@ export class DocumentPanel {
         this.#record = record;
         this.#fillHead(record);
         hooks.saved(record);
+      },
+    });
+    this.#access = new AccessSection(d, {
+      ...hooks.access,
+      changed: (record) => {
+        this.#record = record;
+        this.#fillHead(record);
+        hooks.access.changed(record);
       },
     });
     $('[data-doc-close]', d).addEventListener('click', () => d.close());
@@ -103,9 +119,13 @@ export class DocumentPanel {
     this.#record = record;
     this.#fillHead(record);
     this.#edit.load(record);
-    const kind = previewKind(record);
+    // what only the person who added a document may do
+    if (!record.own) show($('[data-doc-edit]', this.#dialog), false);
+    show($('[data-doc-foot]', this.#dialog), record.own);
+    this.#access.load(record);
+    const kind = record.problem ? 'none' : previewKind(record);
     this.#dialog.dataset.previewKind = kind;
-    this.#setState('idle');
+    this.#setState(record.problem ? 'untrusted' : 'idle');
     show(this.#showPreview, kind !== 'none' && record.view.size > AUTO_PREVIEW_BYTES);
     this.#dialog.showModal();
     if (kind !== 'none' && record.view.size <= AUTO_PREVIEW_BYTES) void this.#startPreview();
@@ -113,6 +133,11 @@ export class DocumentPanel {
 
   close(): void {
     if (this.#dialog.open) this.#dialog.close();
+  }
+
+  /** The open document was shared with someone more: show who has access now. */
+  accessChanged(): Promise<void> {
+    return this.#access.refresh();
   }
 
   #fillHead(r: DocRecord): void {
@@ -126,12 +151,23 @@ export class DocumentPanel {
     $('[data-doc-fact-size]', d).textContent = r.meta ? formatBytes(r.size) : formatBytes(r.view.size);
     $('[data-doc-fact-modified]', d).textContent = r.meta ? formatDateTime(r.meta.modified) : '—';
     $('[data-doc-fact-added]', d).textContent = formatDateTime(r.view.createdAt);
-    show($('[data-doc-damaged-note]', d), !r.meta);
+    show($('[data-doc-damaged-note]', d), !r.meta && !r.problem);
+    setMessage($('[data-doc-problem]', d), r.problem);
+    const origin = $('[data-doc-origin]', d);
+    origin.textContent = r.problem ? '' : this.#originText(r);
+    show(origin, Boolean(origin.textContent));
+    d.dataset.docOwn = String(r.own);
   }
 
-  #setState(state: 'idle' | 'loading' | 'ready' | 'damaged' | 'error'): void {
+  /** "Shared by Ada on 3 May 2026", "In Taxes · added by Bob": how this document reached the person. */
+  #originText(r: DocRecord): string {
+    if (r.sharedBy && r.view.grant) return `Shared with you by ${r.sharedBy} on ${formatDateTime(r.view.grant.createdAt)}.`;
+    return originLine(r);
+  }
+
+  #setState(state: 'idle' | 'loading' | 'ready' | 'damaged' | 'error' | 'untrusted'): void {
     this.#dialog.dataset.docState = state;
-    this.#download.disabled = state === 'loading' || state === 'damaged';
+    this.#download.disabled = state === 'loading' || state === 'damaged' || state === 'untrusted';
   }
 
   /** Decrypts once per opening; the preview and Download share the result. */
@@ -146,8 +182,7 @@ export class DocumentPanel {
     this.#progressText.textContent = 'Starting…';
     const total = r.view.size;
     const run = async (): Promise<Blob> => {
-      const accountKey = await this.hooks.accountKey();
-      const docKey = docKeyOf(r.view, accountKey, this.hooks.userId);
+      const docKey = await this.hooks.docKey(r);
       let dec: Decryption;
       try {
         dec = decryptDocument(r.view.id, docKey, r.meta?.type || 'application/octet-stream', (got) => {
@@ -266,6 +301,7 @@ export class DocumentPanel {
     show(this.#progress, false);
     setMessage(this.#error, null);
     this.#record = null;
+    this.#access.reset();
     delete this.#dialog.dataset.docReceived;
     delete this.#dialog.dataset.docSaved;
   }

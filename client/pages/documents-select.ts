@@ -1,7 +1,7 @@
 /**
  * The selection bar above the documents table: how many documents are ticked, and what can be done with
- * them all at once. Today that is "Download as ZIP"; other actions (sharing) add their own button to
- * [data-docs-selection-actions] and read `selected`.
+ * them all at once: "Download as ZIP" and "Share…" (the share dialog, documents-share.ts, for the ticked
+ * documents that are the person's own).
  */
 import { isCryptoError } from '../crypto/index.js';
 import { $, offerDownload, setMessage, show } from './dom.js';
@@ -15,7 +15,9 @@ import { onUnauthenticated } from './session.js';
 type ZipState = 'idle' | 'running' | 'ready' | 'damaged' | 'error' | 'cancelled';
 
 export interface SelectionHooks {
-  keys(): Promise<{ accountKey: Uint8Array; userId: string }>;
+  /** Opens any ticked document's key (own, shared or in a space). */
+  docKeys(records: readonly DocRecord[]): Promise<(record: DocRecord) => Uint8Array>;
+  share(records: DocRecord[]): void;
   clear(): void;
 }
 
@@ -23,6 +25,7 @@ export class SelectionBar {
   readonly #bar: HTMLElement;
   readonly #count: HTMLElement;
   readonly #zip: HTMLButtonElement;
+  readonly #share: HTMLButtonElement;
   readonly #progress: HTMLElement;
   readonly #progressBar: HTMLProgressElement;
   readonly #progressText: HTMLElement;
@@ -45,6 +48,8 @@ export class SelectionBar {
     this.#progressText = $('[data-docs-zip-text]', bar);
     this.#error = $('[data-docs-zip-error]', bar);
     this.#zip.addEventListener('click', () => void this.#downloadZip());
+    this.#share = $<HTMLButtonElement>('[data-docs-share]', bar);
+    this.#share.addEventListener('click', () => hooks.share(this.#selected.slice()));
     $('[data-docs-selection-clear]', bar).addEventListener('click', () => hooks.clear());
     $('[data-docs-zip-cancel]', bar).addEventListener('click', () => this.#running?.cancel());
   }
@@ -75,6 +80,7 @@ export class SelectionBar {
     const size = selected.reduce((sum, r) => sum + Math.max(0, r.size), 0);
     this.#count.textContent = n ? `${plural(n, 'document', 'documents')} selected · ${formatBytes(size)}` : '';
     this.#zip.disabled = n === 0 || state === 'running';
+    this.#share.disabled = n === 0;
   }
 
   /** Locked: stop making a ZIP and forget what it was. */
@@ -105,8 +111,8 @@ export class SelectionBar {
     };
     say(0, 0);
     try {
-      const keys = await this.hooks.keys();
-      const run = downloadZip(records, keys, say);
+      const docKey = await this.hooks.docKeys(records);
+      const run = downloadZip(records, docKey, say);
       this.#running = run;
       const zip = await run.result;
       this.#save(zip);

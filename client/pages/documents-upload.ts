@@ -7,6 +7,10 @@
  * Built for a folder of a thousand scans as much as for one large file: several files are in flight at
  * once, a small file is one request (its bytes ride in the creation request, whose answer carries the new
  * document), and what is shown is drawn once per frame (documents-upload-view.ts).
+ *
+ * Into a space (docs/api.md "Uploading"): the files added while a space is shown go into it. Besides the
+ * owner's own key wrap (the uploader keeps access to what they added), the document key is wrapped under the
+ * space's current key, and the space's ID and generation travel with it.
  */
 import { Upload, type DetailedError } from 'tus-js-client';
 import {
@@ -17,6 +21,7 @@ import {
   sealDocMeta,
   toB64,
   wrapDocKeyForOwner,
+  wrapDocKeyForSpace,
   type DocMeta,
 } from '../crypto/index.js';
 import { api, csrfToken, errorMessage } from './api.js';
@@ -44,6 +49,10 @@ const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000];
 export interface UploadHooks {
   userId: string;
   accountKey(): Promise<Uint8Array>;
+  /** Where files added now go: a space, or null for the person's own documents (throws a sentence to refuse). */
+  target(): UploadTarget | null;
+  /** The key of generation g of a space (the keyring's; not to be wiped). */
+  spaceKey(spaceId: string, g: number): Promise<Uint8Array>;
   /** The document exists on the server: show it. */
   added(view: DocumentView, meta: DocMeta): void;
   /** Something changed how much space is used: by `bytes` and `documents` when known. */
@@ -51,8 +60,16 @@ export interface UploadHooks {
   alert(message: string | null): void;
 }
 
+/** A space that new documents go into, with the generation of its key current when they were added. */
+export interface UploadTarget {
+  spaceId: string;
+  name: string;
+  generation: number;
+}
+
 interface Item extends UploadItem {
   tags: string[];
+  target: UploadTarget | null;
   large: boolean;
   /** Left to wait by Pause; started again by Continue. */
   held: boolean;
@@ -146,9 +163,11 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     running.add(item);
     setState(item, 'uploading', 'Encrypting…');
     let accountKey: Uint8Array;
+    let spaceKey: Uint8Array | null = null;
     try {
       await ready();
       accountKey = await hooks.accountKey();
+      if (item.target) spaceKey = await hooks.spaceKey(item.target.spaceId, item.target.generation);
     } catch (err) {
       fail(item, errorMessage(err));
       return;
@@ -165,9 +184,16 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     const docKey = newDocKey();
     let sealedMeta: string;
     let keyWrap: string;
+    const intoSpace: Record<string, string> = {};
     try {
       sealedMeta = toB64(sealDocMeta(docKey, docId, meta));
       keyWrap = toB64(wrapDocKeyForOwner(accountKey, docKey, docId, hooks.userId));
+      const target = item.target;
+      if (target && spaceKey) {
+        intoSpace.spaceId = target.spaceId;
+        intoSpace.spaceGeneration = String(target.generation);
+        intoSpace.spaceKeyWrap = toB64(wrapDocKeyForSpace(spaceKey, docKey, docId, target.spaceId, target.generation));
+      }
       item.encryption = new EncryptedSource(file, docKey, docId);
     } catch (err) {
       fail(item, errorMessage(err));
@@ -186,7 +212,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       // The first request (all of a small file) rides in the creation request: one request per small file.
       uploadDataDuringCreation: true,
       fileReader: { openFile: () => Promise.resolve(source) },
-      metadata: { docId, meta: sealedMeta, keyWrap },
+      metadata: { docId, meta: sealedMeta, keyWrap, ...intoSpace },
       headers: { 'X-CSRF-Token': csrfToken() },
       retryDelays: RETRY_DELAYS,
       onShouldRetry: (err) => {
@@ -398,6 +424,13 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
     const { files, skipped } = picked;
     view.note(skipped ? `${plural(skipped, 'hidden or system file was', 'hidden or system files were')} skipped.` : '');
     if (files.length === 0) return;
+    let target: UploadTarget | null;
+    try {
+      target = hooks.target();
+    } catch (err) {
+      hooks.alert(errorMessage(err));
+      return;
+    }
     // One file is checked by the server as it is created, and says so in its row (documents-quota test).
     if (files.length > 1 && !(await fitsQuota(files.map((f) => f.file)))) return;
     hooks.alert(null);
@@ -412,6 +445,7 @@ export function attachUploads(root: HTMLElement, hooks: UploadHooks): { addFiles
       const item: Item = {
         file,
         tags,
+        target,
         docId: crypto.randomUUID(),
         state: 'queued',
         status: `Waiting · ${formatBytes(file.size)}`,

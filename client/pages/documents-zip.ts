@@ -3,7 +3,7 @@
  * another in the decrypt worker, straight into the ZIP; documents-workers.ts zipDocuments()). Made to be
  * reused by anything that saves many documents at once (the legacy export will).
  */
-import { docKeyOf, type DocRecord } from './documents-model.js';
+import type { DocRecord } from './documents-model.js';
 import { zipDocuments, type Decryption, type ZipItem } from './documents-workers.js';
 
 /** Longest name kept, in characters (ZIP readers and file systems stop at 255 bytes). */
@@ -77,7 +77,7 @@ const unnamed = (r: DocRecord) => `document-${r.view.id.slice(0, 8)}`;
  */
 export function downloadZip(
   records: DocRecord[],
-  keys: { accountKey: Uint8Array; userId: string },
+  docKey: (record: DocRecord) => Uint8Array,
   onProgress: (index: number, received: number) => void,
 ): Decryption {
   const names = zipNames(records.map((r) => r.meta?.name ?? unnamed(r)));
@@ -86,7 +86,7 @@ export function downloadZip(
     docId: r.view.id,
     name: names[i] ?? unnamed(r),
     modified: r.meta?.modified ?? r.view.createdAt,
-    docKey: () => docKeyOf(r.view, keys.accountKey, keys.userId),
+    docKey: () => docKey(r),
   }));
   const damaged = (docId: string) =>
     `“${byId.get(docId) ?? 'A document'}” has been tampered with or damaged, so the ZIP was stopped. Nothing was saved.`;

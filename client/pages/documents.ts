@@ -1,15 +1,32 @@
 /**
- * Documents page (/documents and /documents?view=trash; flows.md "Documents"). The server sends every
- * document still encrypted in a JSON data island; once the vault is unlocked this page opens the names,
- * types and tags in one pass and renders the list, and again after every unlock. Uploads, the document
- * panel and the trash live in their own modules (documents-*.ts).
+ * Documents page (/documents and /documents?view=trash; flows.md "Documents", "Family, sharing and
+ * spaces"). The server sends every document this person can read still encrypted in a JSON data island:
+ * their own, those in their spaces and those shared with them. Once the vault is unlocked this page opens
+ * the person's own names, types and tags in one pass and renders the list; meanwhile it loads the family's
+ * keys (documents-sharing.ts), then opens the others' documents one by one. Again after every unlock.
+ * Uploads, the document panel, sharing, the place switcher and the trash live in their own modules
+ * (documents-*.ts).
  */
-import { ready } from '../crypto/index.js';
+import { ready, type UnlockedKeys } from '../crypto/index.js';
 import { api, errorMessage } from './api.js';
 import { $, nextFrame, setMessage, show } from './dom.js';
 import { refuseDrops } from './documents-drop.js';
 import { DocumentList, PAGE } from './documents-list.js';
-import { decryptAll, isDocumentView, readDataIsland, recordOf, type DocRecord, type DocumentView } from './documents-model.js';
+import {
+  OWN,
+  decryptAll,
+  decryptOthers,
+  docKeyOf,
+  isDocumentView,
+  isOwn,
+  readDataIsland,
+  recordOf,
+  type DocRecord,
+  type DocumentView,
+} from './documents-model.js';
+import { Places } from './documents-places.js';
+import { ShareDialog } from './documents-share.js';
+import { Sharing, originWithout } from './documents-sharing.js';
 import { DocumentPanel } from './documents-panel.js';
 import { SelectionBar } from './documents-select.js';
 import { TrashList } from './documents-trash.js';
@@ -29,6 +46,39 @@ interface Shown {
   clear(): void;
 }
 
+/** The family's keys for one unlock: loading, loaded, or why they could not be loaded. */
+class SharingSlot {
+  #promise: Promise<Sharing> | null = null;
+  #now: Sharing | null = null;
+
+  start(keys: UnlockedKeys, userId: string): Promise<Sharing> {
+    this.#promise = Sharing.load(keys, userId).then((s) => (this.#now = s));
+    this.#promise.catch(() => undefined); // answered where it is awaited
+    return this.#promise;
+  }
+
+  /** Loaded, or null (not yet, or failed). */
+  get now(): Sharing | null {
+    return this.#now;
+  }
+
+  /** The loaded keys, or a sentence saying why there are none. */
+  async get(): Promise<Sharing> {
+    if (!this.#promise) throw new Error('Unlock your vault first.');
+    try {
+      return await this.#promise;
+    } catch (err) {
+      throw new Error(`Your family’s keys could not be loaded, so nothing shared can be opened or shared right now. ${errorMessage(err)}`);
+    }
+  }
+
+  forget(): void {
+    this.#now?.wipe();
+    this.#now = null;
+    this.#promise = null;
+  }
+}
+
 export function init(): void {
   const root = $('[data-documents]');
   const trashView = root.dataset.view === 'trash';
@@ -40,16 +90,16 @@ export function init(): void {
     if (message) alertEl.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
   };
   const accountKey = async () => (await whenUnlocked()).accountKey;
+  const sharing = new SharingSlot();
 
   let shown: Shown;
-  let onLock: () => void = () => undefined;
+  let page: DocumentsView | null = null;
   if (trashView) {
     shown = new TrashList(root, { alert, usageChanged: () => void refreshUsage() });
     refuseDrops();
   } else {
-    const page = documentsView(root, userId, alert, accountKey);
+    page = documentsView(root, userId, alert, accountKey, sharing);
     shown = page.list;
-    onLock = page.onLock;
   }
 
   // The island is what the server rendered; after a lock and unlock, ask again (things may have changed).
@@ -63,24 +113,51 @@ export function init(): void {
     show(busy, true);
     try {
       await ready();
+      // the family's keys load while the person's own documents open (the trash holds only their own)
+      const loading = trashView ? null : sharing.start(keys, userId);
       if (!views) {
         const { documents } = await api<{ documents: unknown[] }>('GET', `/api/documents${trashView ? '?view=trash' : ''}`);
         views = documents.filter(isDocumentView);
       }
       if (gen !== generation) return;
+      const own = views.filter((v) => isOwn(v, userId));
+      const others = own.length === views.length ? [] : views.filter((v) => !isOwn(v, userId));
       await nextFrame(); // paint the busy line before the synchronous pass
       // The server sends the newest first, which is also the list's first order: open one screenful,
       // show it, and only then the rest, so a large vault shows its top rows at once.
-      const head = views.length > 2 * FIRST_PAINT ? decryptAll(views.slice(0, FIRST_PAINT), keys.accountKey, userId) : null;
+      const head = own.length > 2 * FIRST_PAINT ? decryptAll(own.slice(0, FIRST_PAINT), keys.accountKey, userId) : null;
       if (head) {
         shown.set(head.records, undefined, false);
         performance.mark('heirloom:documents:first-rows');
         await nextFrame();
         if (gen !== generation) return;
       }
-      const rest = decryptAll(head ? views.slice(FIRST_PAINT) : views, keys.accountKey, userId);
+      const rest = decryptAll(head ? own.slice(FIRST_PAINT) : own, keys.accountKey, userId);
       if (gen !== generation) return;
-      shown.set(head ? head.records.concat(rest.records) : rest.records, (head?.ms ?? 0) + rest.ms);
+      const mine = head ? head.records.concat(rest.records) : rest.records;
+      const ownMs = (head?.ms ?? 0) + rest.ms;
+      shown.set(mine, ownMs, others.length === 0 && !mine.some((r) => r.view.spaceId));
+      performance.mark('heirloom:documents:own-ready');
+      if (loading) {
+        const family = await loading.catch((err: unknown) => err);
+        if (gen !== generation) return;
+        const opened = family instanceof Sharing ? family : null;
+        page?.places.setSpaces(opened ? opened.spaces() : null);
+        if (!opened) {
+          const why = errorMessage(await sharing.get().catch((e: unknown) => e));
+          if (others.length) alert(why);
+        }
+        if (others.length === 0 && !mine.some((r) => r.view.spaceId)) return;
+        const t0 = performance.now();
+        const theirs = opened
+          ? decryptOthers(others, (v) => opened.docKey(v), (v) => opened.origin(v)).records
+          : others.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
+        // own documents in a space: now the space's name is known
+        if (opened) for (const r of mine) if (r.view.spaceId) Object.assign(r, opened.origin(r.view));
+        // how long others' documents took, one by one (`npm run bench -- list` reads this measure)
+        performance.measure('heirloom:documents:others', { start: t0, end: performance.now() });
+        shown.set(mine.concat(theirs), ownMs + (performance.now() - t0), true);
+      }
       performance.mark('heirloom:documents:ready');
     } catch (err) {
       alert(errorMessage(err));
@@ -92,19 +169,27 @@ export function init(): void {
     generation++;
     views = null;
     shown.clear();
-    onLock();
+    sharing.forget();
+    page?.onLock();
     void cycle();
   });
   void cycle();
 }
 
-/** The main view: list, panel, uploads, and trash with Undo. */
+interface DocumentsView {
+  list: DocumentList;
+  places: Places;
+  onLock(): void;
+}
+
+/** The main view: the place switcher, list, panel, sharing, uploads, and trash with Undo. */
 function documentsView(
   root: HTMLElement,
   userId: string,
   alert: (message: string | null) => void,
   accountKey: () => Promise<Uint8Array>,
-): { list: DocumentList; onLock(): void } {
+  sharing: SharingSlot,
+): DocumentsView {
   const toast = $('[data-docs-toast]');
   const toastText = $('[data-docs-toast-text]', toast);
   const undo = $<HTMLButtonElement>('[data-docs-undo]', toast);
@@ -137,11 +222,45 @@ function documentsView(
     }
   });
 
+  const keys = () => whenUnlocked();
+  /** Any readable document's key: the owner's own wrap, or the keyring (signatures checked first). */
+  const docKeyNow = (r: DocRecord, accountKey: Uint8Array, family: Sharing | null): Uint8Array => {
+    if (r.problem) throw new Error(r.problem);
+    if (r.own) return docKeyOf(r.view, accountKey, userId);
+    if (!family) throw new Error('Your family’s keys are still loading. Please try again in a moment.');
+    return family.docKey(r.view);
+  };
+
   let panel: DocumentPanel | null = null;
   let selection: SelectionBar | null = null;
   const list = new DocumentList(root, (record) => panel?.open(record), (selected) => selection?.update(selected));
+  const places = new Places(root, () => list.setPlace(places.matches, places.emptyText()));
+  list.onRecordsChanged = (records) => places.count(records);
+  list.setPlace(places.matches, places.emptyText());
+
+  const share = new ShareDialog({
+    userId,
+    keys,
+    sharing: async () => {
+      const family = await sharing.get();
+      await family.reloadTrust();
+      return family;
+    },
+    shared: (records) => {
+      if (panel?.openId && records.some((r) => r.view.id === panel?.openId)) void panel.accessChanged();
+      if (records.length > 1) list.clearSelection();
+    },
+  });
   selection = new SelectionBar(root, {
-    keys: async () => ({ accountKey: await accountKey(), userId }),
+    docKeys: async (records) => {
+      const { accountKey } = await keys();
+      const family = records.every((r) => r.own) ? null : await sharing.get();
+      return (r) => docKeyNow(r, accountKey, family);
+    },
+    share: (records) => {
+      const mine = records.filter((r) => r.own);
+      void share.open(mine, records.length - mine.length);
+    },
     clear: () => list.clearSelection(),
   });
 
@@ -166,6 +285,14 @@ function documentsView(
   panel = new DocumentPanel({
     userId,
     accountKey,
+    docKey: async (r) => docKeyNow(r, (await keys()).accountKey, r.own ? null : await sharing.get()),
+    access: {
+      userId,
+      keys,
+      sharing: () => sharing.get(),
+      share: (record) => void share.open([record]),
+      changed: (record) => list.replace(record),
+    },
     saved: (record) => list.replace(record),
     trash: (record) => void trash(record),
     knownTags: () => [...new Set(list.records.flatMap((r) => r.tags))],
@@ -188,13 +315,23 @@ function documentsView(
   attachUploads(root, {
     userId,
     accountKey,
+    target: () => {
+      const space = places.uploadTarget();
+      return space ? { spaceId: space.spaceId, name: space.name, generation: space.generation } : null;
+    },
+    spaceKey: async (spaceId, g) => {
+      await whenUnlocked();
+      const space = (await sharing.get()).space(spaceId);
+      if (!space) throw new Error('You are no longer a member of this space.');
+      return space.keyOf(g);
+    },
     added: (view, meta) => {
       if (arrived.length === 0) {
         const wait = lastAdd + LIST_EVERY_MS - performance.now();
         if (wait > 0) window.setTimeout(() => requestAnimationFrame(addArrived), wait);
         else requestAnimationFrame(addArrived);
       }
-      arrived.push(recordOf(view, meta));
+      arrived.push(recordOf(view, meta, view.spaceId ? (sharing.now?.origin(view) ?? OWN) : OWN));
     },
     usageChanged: (change) => {
       if (change) adjustUsage(change.bytes, change.documents);
@@ -205,8 +342,10 @@ function documentsView(
 
   return {
     list,
+    places,
     onLock: () => {
       panel?.close();
+      share.close();
       selection?.reset();
       hideToast();
     },

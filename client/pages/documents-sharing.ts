@@ -1,0 +1,83 @@
+/**
+ * What the documents page needs of the family's keys (crypto.md "Sharing and spaces"): whom to trust
+ * (trust.ts: the directory checked against this person's pins) and the keys of the spaces they are in and of
+ * what was shared with them (keyring.ts). Both load after unlock, while the person's own documents open;
+ * the own documents never wait for them.
+ */
+import type { UnlockedKeys } from '../crypto/index.js';
+import type { DocumentView, Origin } from './documents-model.js';
+import { Keyring, type OpenSpace } from './keyring.js';
+import { Trust } from './trust.js';
+
+export type { OpenSpace };
+
+export class Sharing {
+  private constructor(
+    public trust: Trust,
+    readonly keyring: Keyring,
+    readonly keys: UnlockedKeys,
+    readonly userId: string,
+  ) {}
+
+  static async load(keys: UnlockedKeys, userId: string): Promise<Sharing> {
+    const trust = await Trust.load(keys, userId);
+    const keyring = await Keyring.load(keys, userId, trust);
+    return new Sharing(trust, keyring, keys, userId);
+  }
+
+  /**
+   * Reads the directory and the pins again before anything is sealed to someone: a key the server changed
+   * since the page loaded is then caught (and shown) instead of used.
+   */
+  async reloadTrust(): Promise<Trust> {
+    this.trust = await Trust.load(this.keys, this.userId);
+    return this.trust;
+  }
+
+  /** Locked: the opened space keys are overwritten. */
+  wipe(): void {
+    this.keyring.wipe();
+  }
+
+  username(id: string): string | null {
+    return this.trust.member(id)?.username ?? null;
+  }
+
+  /** The spaces this person is in, by name. */
+  spaces(): OpenSpace[] {
+    return this.keyring.spaces().slice().sort((a, b) => spaceName(a).localeCompare(spaceName(b)));
+  }
+
+  space(id: string): OpenSpace | undefined {
+    return this.keyring.space(id);
+  }
+
+  /** How this person reaches a document, for its row and its panel. */
+  origin(view: DocumentView): Origin {
+    const own = view.ownerId === this.userId;
+    const inSpace = view.spaceId ? spaceName(this.space(view.spaceId)) : null;
+    return {
+      own,
+      sharedBy: !own && view.grant && !view.spaceId ? (this.username(view.grant.sharerId) ?? 'someone') : null,
+      addedBy: own ? null : (this.username(view.ownerId) ?? 'someone'),
+      spaceName: inSpace,
+      problem: null,
+    };
+  }
+
+  /** Any readable document's key: the keyring checks every signature against a pinned key first. */
+  docKey(view: DocumentView): Uint8Array {
+    return this.keyring.docKey(view);
+  }
+}
+
+/** A space's name as the page shows it, also when it could not be opened. */
+export function spaceName(space: OpenSpace | undefined): string {
+  if (!space) return 'a space you are not in';
+  return space.name ?? 'A space whose name cannot be read';
+}
+
+/** How others' documents are described before (or without) the family's keys: nothing can be opened yet. */
+export function originWithout(view: DocumentView, userId: string, problem: string): Origin {
+  return { own: view.ownerId === userId, sharedBy: null, addedBy: null, spaceName: null, problem };
+}
