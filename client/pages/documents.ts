@@ -147,16 +147,17 @@ export function init(): void {
           const why = errorMessage(await sharing.get().catch((e: unknown) => e));
           if (others.length) alert(why);
         }
-        if (others.length === 0 && !mine.some((r) => r.view.spaceId)) return;
-        const t0 = performance.now();
-        const theirs = opened
-          ? decryptOthers(others, (v) => opened.docKey(v), (v) => opened.origin(v)).records
-          : others.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
-        // own documents in a space: now the space's name is known
-        if (opened) for (const r of mine) if (r.view.spaceId) Object.assign(r, opened.origin(r.view));
-        // how long others' documents took, one by one (`npm run bench -- list` reads this measure)
-        performance.measure('heirloom:documents:others', { start: t0, end: performance.now() });
-        shown.set(mine.concat(theirs), ownMs + (performance.now() - t0), true);
+        if (others.length || mine.some((r) => r.view.spaceId)) {
+          const t0 = performance.now();
+          const theirs = opened
+            ? decryptOthers(others, (v) => opened.docKey(v), (v) => opened.origin(v)).records
+            : others.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
+          // own documents in a space: now the space's name is known
+          if (opened) for (const r of mine) if (r.view.spaceId) Object.assign(r, opened.origin(r.view));
+          // how long others' documents took, one by one (`npm run bench -- list` reads this measure)
+          performance.measure('heirloom:documents:others', { start: t0, end: performance.now() });
+          shown.set(mine.concat(theirs), ownMs + (performance.now() - t0), true);
+        }
       }
       performance.mark('heirloom:documents:ready');
     } catch (err) {

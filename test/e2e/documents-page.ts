@@ -110,3 +110,33 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 1
 }
 
 export { shown };
+
+// Sharing and spaces (sharing.test.ts) ------------------------------------------------------------------------
+
+export const docRow = (id: string) => `tr[data-doc-row][data-doc-id="${id}"]`;
+
+/** Chooses a place in the switcher above the list: 'all', 'mine', 'shared' or 'space:<id>'. */
+export async function choosePlace(page: Page, place: string): Promise<void> {
+  await page.selectOption('[data-docs-place-select]', place);
+  await page.waitForSelector(`[data-docs-place][data-place="${place}"]`, { state: 'attached' });
+}
+
+/** Uploads small text files from the page's file picker; returns each one's document ID. */
+export async function uploadTexts(page: Page, files: Record<string, string>): Promise<Map<string, string>> {
+  await page.setInputFiles(
+    '[data-upload-input]',
+    Object.entries(files).map(([name, text]) => ({ name, mimeType: 'text/plain', buffer: Buffer.from(text) })),
+  );
+  return waitForUploads(page, Object.keys(files));
+}
+
+/** Opens a document's panel and returns the text of its preview. */
+export async function previewText(page: Page, id: string): Promise<string> {
+  await openPanel(page, id);
+  await page.waitForSelector('dialog[data-doc-panel] [data-doc-preview-text]');
+  return (await page.textContent('dialog[data-doc-panel] [data-doc-preview-text]')) ?? '';
+}
+
+/** The status of a request for a document's blob, made from the page (with its session). */
+export const blobStatus = (page: Page, id: string) =>
+  page.evaluate(async (docId) => (await fetch(`/api/documents/${docId}/blob`, { credentials: 'same-origin' })).status, id);
