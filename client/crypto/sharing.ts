@@ -82,8 +82,8 @@ function checkSignature(
 
 /**
  * verify() that answers false for malformed input instead of throwing (the server checks request bodies).
- * `sealed` is checked here too: anything but bytes (undefined, a number, an object) used to reach
- * concatBytes and throw a TypeError instead of answering "not valid".
+ * `sealed` is checked here too: anything but bytes (undefined, a number, an object) would make concatBytes
+ * throw a TypeError instead of answering "not valid".
  */
 function safeVerify(signPk: unknown, sig: unknown, sealed: unknown, message: (sealed: Uint8Array) => Uint8Array): boolean {
   if (!(signPk instanceof Uint8Array) || signPk.length !== SIGN_PK_BYTES) return false;
