@@ -18,22 +18,8 @@ import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
 // the wire shapes of docs/api.md "Documents", defined once by the server (a type-only import: no server code
 // reaches the bundle)
-export type { Usage } from '../../server/services/documents.js';
-// MERGE: until the server's DocumentView has the sharing fields, the contract's shape is spelled out here
-export interface DocumentView {
-  id: string;
-  ownerId: string;
-  size: number;
-  meta: string;
-  keyWrap: string | null;
-  createdAt: number;
-  updatedAt: number;
-  deletedAt: number | null;
-  spaceId: string | null;
-  spaceGeneration: number | null;
-  spaceKeyWrap: string | null;
-  grant: { sharerId: string; sealed: string; sig: string; createdAt: number } | null;
-}
+export type { DocumentView, Usage } from '../../server/services/documents.js';
+import type { DocumentView } from '../../server/services/documents.js';
 
 export const DAMAGED_NAME = "This document's details are damaged";
 /** The name of a row whose key could not be trusted: its details stay closed, its `problem` says why. */
