@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { newMember } from '../helpers/client.js';
+import { addMember, asPerson, createSpace, removeMember, type Person as ApiPerson } from '../helpers/sharing.js';
+import { getSodium, ready, signSelf, toB64 } from '../../client/crypto/index.js';
+import { launch } from './browser.js';
+import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
+import { blobStatus, choosePlace, closePanel, docRow, openDocuments, previewText, uploadTexts } from './documents-page.js';
+
+interface Member {
+  api: ApiPerson;
+  tab: WatchedPage;
+  page: Page;
+}
+
+const person = (id: string) => `[data-share-dialog] [data-share-person="${id}"]`;
+
+describe('sharing in the browser: documents shared with one person, spaces, and a key the server changed', function () {
+  this.timeout(180_000);
+  let t: TestServer;
+  let base: string;
+  let browser: Browser;
+  let ada: Member;
+  let bob: Member;
+  let cyd: Member;
+
+  before(async () => {
+    await ready();
+    t = await startTestServer();
+    base = await t.listen();
+    browser = await launch();
+    // three people, each in a browser context of their own (their own cookies and session storage)
+    const join = async (name: string): Promise<Member> => {
+      const m = await newMember(t.app, t.services, name);
+      const tab = await openPage(await browser.newContext());
+      await logIn(tab.page, personOf(m), base);
+      return { api: asPerson(m.client, m.account.keys, name), tab, page: tab.page };
+    };
+    ada = await join('ada');
+    bob = await join('bob');
+    cyd = await join('cyd');
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shares a document with one person, who opens it under “Shared with me”; after Revoke they get nothing', async () => {
+    const text = 'The will is in the blue folder, top drawer.';
+    await openDocuments(ada.page, base);
+    const id = (await uploadTexts(ada.page, { 'where-the-will-is.txt': text })).get('where-the-will-is.txt') ?? '';
+
+    // ada shares it from the panel: bob is listed, not compared yet, and can be ticked
+    await ada.page.click(`${docRow(id)} [data-doc-open]`);
+    await ada.page.click('dialog[data-doc-panel] [data-doc-share]');
+    await ada.page.waitForSelector(`${person(bob.api.userId)}[data-share-state="seen"]`);
+    expect(await ada.page.textContent(`${person(bob.api.userId)} [data-share-note]`)).to.include('You have not compared bob’s words yet');
+    await ada.page.check(`${person(bob.api.userId)} input[data-share-pick]`);
+    await ada.page.screenshot({ path: '/tmp/s9-docs-share-dialog.png' });
+    await ada.page.click('[data-share-dialog] [data-share-submit]');
+    await ada.page.waitForSelector('[data-share-dialog][data-share-state="done"]');
+    expect(await ada.page.textContent('[data-share-done]')).to.equal('Shared “where-the-will-is.txt” with bob.');
+    await ada.page.click('[data-share-dialog] [data-share-cancel]');
+    await ada.page.waitForSelector(`dialog[data-doc-panel] [data-access-row="${bob.api.userId}"]`);
+
+    // bob: under "Shared with me", with ada's name; he can read it but not change, trash or share it
+    await openDocuments(bob.page, base);
+    await choosePlace(bob.page, 'shared');
+    expect(await bob.page.textContent(`${docRow(id)} [data-doc-origin]`)).to.equal('Shared by ada');
+    expect(await previewText(bob.page, id)).to.equal(text);
+    expect(await bob.page.textContent('dialog[data-doc-panel] [data-doc-origin]')).to.match(/^Shared with you by ada on /);
+    for (const part of ['[data-doc-edit]', '[data-doc-foot]', '[data-doc-sharing]']) {
+      expect(await bob.page.isHidden(`dialog[data-doc-panel] ${part}`), part).to.equal(true);
+    }
+    await closePanel(bob.page);
+
+    // ada revokes; the confirmation says plainly what bob may have kept
+    await ada.page.click(`dialog[data-doc-panel] [data-access-revoke="${bob.api.userId}"]`);
+    expect(await ada.page.textContent('[data-confirm-text]')).to.include('they may have kept a copy');
+    await ada.page.click('[data-confirm-ok]');
+    await ada.page.waitForSelector(`dialog[data-doc-panel] [data-access-row="${bob.api.userId}"]`, { state: 'detached' });
+    expect(await ada.page.textContent('dialog[data-doc-panel] [data-doc-access-summary]')).to.include('bob no longer has access');
+
+    await openDocuments(bob.page, base);
+    expect(await bob.page.$(docRow(id))).to.equal(null);
+    expect(await blobStatus(bob.page, id)).to.equal(404);
+    await expectNoProblems(ada.tab);
+    await expectNoProblems(bob.tab);
+  });
+
+  it('a space: each member uploads into it from the documents page and opens the others’; a removed member loses it at once', async () => {
+    const spaceId = await createSpace(ada.api, 'Taxes');
+    await addMember(ada.api, spaceId, bob.api);
+    await addMember(ada.api, spaceId, cyd.api);
+
+    const ids = new Map<string, string>();
+    for (const [who, m] of [['ada', ada], ['bob', bob], ['cyd', cyd]] as const) {
+      // the Spaces page links here with ?space=<id>: the space is shown, and uploads go into it
+      await m.page.goto(`${base}/documents?space=${spaceId}`);
+      await m.page.waitForSelector(`[data-docs-place][data-place="space:${spaceId}"]`, { state: 'attached' });
+      await m.page.waitForFunction(() => document.querySelector('[data-upload-target]')?.textContent?.startsWith('Uploading into Taxes'));
+      const name = `${who}-receipts.txt`;
+      ids.set(who, (await uploadTexts(m.page, { [name]: `${who}'s receipts for 2026` })).get(name) ?? '');
+    }
+    for (const [who, m] of [['ada', ada], ['bob', bob], ['cyd', cyd]] as const) {
+      await openDocuments(m.page, base);
+      await choosePlace(m.page, `space:${spaceId}`);
+      expect(await m.page.locator('[data-docs-body] tr[data-doc-row]').count(), `${who} sees the three`).to.equal(3);
+      for (const [other, id] of ids) {
+        if (other === who) continue;
+        expect(await m.page.textContent(`${docRow(id)} [data-doc-origin]`)).to.equal(`In Taxes · added by ${other}`);
+        expect(await previewText(m.page, id), `${who} opens ${other}'s`).to.equal(`${other}'s receipts for 2026`);
+        await closePanel(m.page);
+      }
+    }
+    await bob.page.screenshot({ path: '/tmp/s9-docs-space.png', fullPage: true });
+
+    await removeMember(ada.api, spaceId, cyd.api.userId);
+    await openDocuments(cyd.page, base);
+    expect(await cyd.page.locator(`[data-docs-place-select] option[value="space:${spaceId}"]`).count()).to.equal(0);
+    for (const id of [ids.get('ada'), ids.get('bob')]) {
+      expect(await cyd.page.$(docRow(id ?? ''))).to.equal(null);
+      expect(await blobStatus(cyd.page, id ?? '')).to.equal(404);
+    }
+    // what cyd added stays cyd's own document
+    expect(await cyd.page.$(docRow(ids.get('cyd') ?? ''))).to.not.equal(null);
+    for (const m of [ada, bob, cyd]) await expectNoProblems(m.tab);
+  });
+
+  it('blocks sharing with someone whose key the server changed, names them, and seals nothing to the new key', async () => {
+    await openDocuments(ada.page, base);
+    const id = (await uploadTexts(ada.page, { 'passport.txt': 'P<ADA' })).get('passport.txt') ?? '';
+    // ada's browser has pinned bob's key since the first test; the server now hands out another valid one
+    const s = getSodium();
+    const box = s.crypto_box_keypair();
+    const sign = s.crypto_sign_keypair();
+    const recovery = s.crypto_sign_keypair();
+    await t.db('users').where({ id: bob.api.userId }).update({
+      box_pk: toB64(box.publicKey),
+      sign_pk: toB64(sign.publicKey),
+      recovery_auth_pk: toB64(recovery.publicKey),
+      self_signature: toB64(signSelf(sign.privateKey, bob.api.userId, box.publicKey, sign.publicKey, recovery.publicKey)),
+    });
+
+    await ada.page.check(`${docRow(id)} [data-doc-select]`);
+    await ada.page.click('[data-docs-selection] [data-docs-share]');
+    const bobRow = `${person(bob.api.userId)}[data-share-state="changed"]`;
+    await ada.page.waitForSelector(bobRow);
+    expect(await ada.page.isDisabled(`${bobRow} input[data-share-pick]`)).to.equal(true);
+    const warning = (await ada.page.textContent(`${bobRow} [data-share-note]`)) ?? '';
+    expect(warning).to.include('bob’s key has changed');
+    expect(warning).to.include('blocked');
+    expect(await ada.page.getAttribute(`${bobRow} [data-share-note] a`, 'href')).to.equal('/family');
+    // cyd can still be chosen
+    expect(await ada.page.isDisabled(`${person(cyd.api.userId)} input[data-share-pick]`)).to.equal(false);
+    await ada.page.screenshot({ path: '/tmp/s9-docs-key-changed.png' });
+
+    // even a forced tick seals nothing: the page refuses bob's keys
+    await ada.page.evaluate((sel) => {
+      const box = document.querySelector<HTMLInputElement>(sel);
+      if (box) {
+        box.disabled = false;
+        box.removeAttribute('data-blocked');
+        box.checked = true;
+        box.dispatchEvent(new Event('change', { bubbles: true }));
+      }
+    }, `${bobRow} input[data-share-pick]`);
+    await ada.page.click('[data-share-dialog] [data-share-submit]');
+    await ada.page.waitForSelector(shown('[data-share-dialog] [data-share-error]'));
+    expect(await ada.page.textContent('[data-share-dialog] [data-share-error]')).to.include('bob');
+    expect(await t.db('grants').where({ recipient_id: bob.api.userId })).to.deep.equal([]);
+    await expectNoProblems(ada.tab);
+  });
+});
