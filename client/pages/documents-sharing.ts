@@ -7,7 +7,7 @@
 import type { UnlockedKeys } from '../crypto/index.js';
 import type { DocumentView, Origin } from './documents-model.js';
 import { Keyring, type OpenSpace } from './keyring.js';
-import { Trust } from './trust.js';
+import { Trust, TrustError } from './trust.js';
 
 export type { OpenSpace };
 
@@ -65,9 +65,24 @@ export class Sharing {
     };
   }
 
-  /** Any readable document's key: the keyring checks every signature against a pinned key first. */
+  /**
+   * Any readable document's key: the keyring checks every signature against a pinned key first. A sharer
+   * whose key may not be used (changed, not valid, disabled) gives a sentence about this document.
+   */
   docKey(view: DocumentView): Uint8Array {
-    return this.keyring.docKey(view);
+    try {
+      return this.keyring.docKey(view);
+    } catch (err) {
+      if (!(err instanceof TrustError)) throw err;
+      const m = this.trust.member(err.memberId);
+      if (m?.state === 'changed' && !m.self) {
+        throw new Error(
+          `${m.username}’s key has changed since you first saw it, so this document is not opened: it might not come from ${m.username}. ` +
+            `Compare ${m.username}’s six words with them on the Family page; once you mark them verified, it opens.`,
+        );
+      }
+      throw new Error(`This document is not opened. ${err.message}`);
+    }
   }
 }
 

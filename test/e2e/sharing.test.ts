@@ -2,11 +2,12 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember } from '../helpers/client.js';
-import { addMember, asPerson, createSpace, removeMember, type Person as ApiPerson } from '../helpers/sharing.js';
+import { makeDocument, upload } from '../helpers/documents.js';
+import { addMember, asPerson, createSpace, removeMember, shareDocument, type Person as ApiPerson } from '../helpers/sharing.js';
 import { getSodium, ready, signSelf, toB64 } from '../../client/crypto/index.js';
 import { launch } from './browser.js';
 import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
-import { blobStatus, choosePlace, closePanel, docRow, openDocuments, previewText, uploadTexts } from './documents-page.js';
+import { blobStatus, choosePlace, closePanel, docRow, openDocuments, openPanel, previewText, uploadTexts } from './documents-page.js';
 
 interface Member {
   api: ApiPerson;
@@ -24,6 +25,8 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
   let ada: Member;
   let bob: Member;
   let cyd: Member;
+  /** ada's document of the first test, moved into a space in the second */
+  let willId = '';
 
   before(async () => {
     await ready();
@@ -50,6 +53,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     const text = 'The will is in the blue folder, top drawer.';
     await openDocuments(ada.page, base);
     const id = (await uploadTexts(ada.page, { 'where-the-will-is.txt': text })).get('where-the-will-is.txt') ?? '';
+    willId = id;
 
     // ada shares it from the panel: bob is listed, not compared yet, and can be ticked
     await ada.page.click(`${docRow(id)} [data-doc-open]`);
@@ -116,10 +120,22 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     }
     await bob.page.screenshot({ path: '/tmp/s9-docs-space.png', fullPage: true });
 
+    // ada moves a document of her own into the space: bob can open it there
+    await openDocuments(ada.page, base);
+    await openPanel(ada.page, willId);
+    await ada.page.click('dialog[data-doc-panel] [data-doc-move]');
+    await ada.page.selectOption('[data-move-dialog] [data-move-select]', spaceId);
+    await ada.page.click('[data-move-dialog] [data-move-submit]');
+    await ada.page.waitForSelector(shown('dialog[data-doc-panel] [data-doc-unspace]'));
+    expect(await ada.page.textContent('dialog[data-doc-panel] [data-doc-origin]')).to.equal('In Taxes');
+    await openDocuments(bob.page, base);
+    expect(await bob.page.textContent(`${docRow(willId)} [data-doc-origin]`)).to.equal('In Taxes · added by ada');
+    expect(await previewText(bob.page, willId)).to.equal('The will is in the blue folder, top drawer.');
+
     await removeMember(ada.api, spaceId, cyd.api.userId);
     await openDocuments(cyd.page, base);
     expect(await cyd.page.locator(`[data-docs-place-select] option[value="space:${spaceId}"]`).count()).to.equal(0);
-    for (const id of [ids.get('ada'), ids.get('bob')]) {
+    for (const id of [ids.get('ada'), ids.get('bob'), willId]) {
       expect(await cyd.page.$(docRow(id ?? ''))).to.equal(null);
       expect(await blobStatus(cyd.page, id ?? '')).to.equal(404);
     }
@@ -131,6 +147,9 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
   it('blocks sharing with someone whose key the server changed, names them, and seals nothing to the new key', async () => {
     await openDocuments(ada.page, base);
     const id = (await uploadTexts(ada.page, { 'passport.txt': 'P<ADA' })).get('passport.txt') ?? '';
+    const fromBob = makeDocument(bob.api.keys, bob.api.userId, Buffer.from('from bob'), 'bob-to-ada.txt');
+    expect((await upload(bob.api.client, fromBob)).status).to.equal(204);
+    await shareDocument(bob.api, fromBob.id, ada.api);
     // ada's browser has pinned bob's key since the first test; the server now hands out another valid one
     const s = getSodium();
     const box = s.crypto_box_keypair();
@@ -170,6 +189,14 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     await ada.page.waitForSelector(shown('[data-share-dialog] [data-share-error]'));
     expect(await ada.page.textContent('[data-share-dialog] [data-share-error]')).to.include('bob');
     expect(await t.db('grants').where({ recipient_id: bob.api.userId })).to.deep.equal([]);
+
+    // what bob shared before is not opened with a key ada's browser cannot trust: the row says why
+    await openDocuments(ada.page, base);
+    const problem = (await ada.page.textContent(`${docRow(fromBob.id)}[data-doc-problem] [data-doc-origin]`)) ?? '';
+    expect(problem).to.include('bob’s key has changed since you first saw it, so this document is not opened');
+    await openPanel(ada.page, fromBob.id);
+    expect(await ada.page.isDisabled('dialog[data-doc-panel] [data-doc-download]')).to.equal(true);
+    expect(await ada.page.textContent('dialog[data-doc-panel] [data-doc-problem]')).to.equal(problem);
     await expectNoProblems(ada.tab);
   });
 });
