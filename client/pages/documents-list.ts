@@ -45,6 +45,7 @@ export class DocumentList {
   /** The chosen place: the records it holds are the ones searched, filtered by tag and counted. */
   #place: (r: DocRecord) => boolean = () => true;
   #placeRecords: DocRecord[] = [];
+  #emptyText: () => string = () => '';
   /** Told after every change to the records (the place switcher counts them). */
   onRecordsChanged: (records: readonly DocRecord[]) => void = () => undefined;
   /** IDs of the ticked documents, kept across searches, sorts and re-renders. */
@@ -133,10 +134,10 @@ export class DocumentList {
     return this.#records;
   }
 
-  /** Shows only the records of one place (and says `emptyText` when it holds none). */
-  setPlace(place: (r: DocRecord) => boolean, emptyText: string): void {
+  /** Shows only the records of one place (and says `emptyText()` when it holds none; '' for the vault's own). */
+  setPlace(place: (r: DocRecord) => boolean, emptyText: () => string): void {
     this.#place = place;
-    this.#placeEmpty.textContent = emptyText;
+    this.#emptyText = emptyText;
     this.#renderTags();
     this.#refresh();
   }
@@ -267,8 +268,10 @@ export class DocumentList {
     const total = this.#placeRecords.length;
     const showing = Math.min(this.#shown, this.#visible.length);
     // the vault's own empty state only when there is nothing at all; a place of its own says what it is for
-    show(this.#empty, this.#ready && all === 0 && !this.#placeEmpty.textContent);
-    show(this.#placeEmpty, this.#ready && total === 0 && Boolean(this.#placeEmpty.textContent));
+    const placeEmpty = this.#ready && total === 0 ? this.#emptyText() : '';
+    this.#placeEmpty.textContent = placeEmpty;
+    show(this.#empty, this.#ready && all === 0 && !placeEmpty);
+    show(this.#placeEmpty, Boolean(placeEmpty));
     show(this.#tools, total > 0);
     show(this.#table, total > 0 && this.#visible.length > 0);
     show(this.#noMatch, total > 0 && this.#visible.length === 0);

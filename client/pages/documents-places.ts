@@ -75,7 +75,8 @@ export class Places {
   /** What the list says when the place holds nothing ('' for the vault's own empty state). */
   emptyText(): string {
     const key = this.#key;
-    if (key === 'all' || key === 'mine') return '';
+    if (key === 'all' || (this.#counts.get('all') ?? 0) === 0) return ''; // the vault's own empty state
+    if (key === 'mine') return 'You have not added any documents of your own yet. Drop files on this page to add them: only you can open them until you share them.';
     if (key === 'shared') return 'Nothing has been shared with you yet. When someone in your family shares a document with you, it shows here.';
     const space = this.space;
     if (!space) return this.#spacesKnown ? 'This space was not found. You may no longer be a member of it.' : 'Opening your spaces…';

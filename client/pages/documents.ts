@@ -235,9 +235,9 @@ function documentsView(
   let panel: DocumentPanel | null = null;
   let selection: SelectionBar | null = null;
   const list = new DocumentList(root, (record) => panel?.open(record), (selected) => selection?.update(selected));
-  const places = new Places(root, () => list.setPlace(places.matches, places.emptyText()));
+  const places = new Places(root, () => list.setPlace(places.matches, () => places.emptyText()));
   list.onRecordsChanged = (records) => places.count(records);
-  list.setPlace(places.matches, places.emptyText());
+  list.setPlace(places.matches, () => places.emptyText());
 
   const share = new ShareDialog({
     userId,
