@@ -135,18 +135,17 @@ async function listPage(s: Setup) {
     decrypt.push(Number(await s.page.getAttribute('[data-docs-table]', 'data-decrypt-ms')));
     rows = Number(await s.page.getAttribute('[data-docs-table]', 'data-all'));
     // from the page's own marks (client/pages/documents.ts): unlocked → own rows shown → every row shown
-    const marks = await s.page.evaluate(() => {
-      const at = (name: string) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
-      const unlocked = at('heirloom:documents:unlocked');
-      return {
-        own: at('heirloom:documents:own-ready') - unlocked,
-        all: at('heirloom:documents:ready') - unlocked,
-        others: performance.getEntriesByName('heirloom:documents:others')[0]?.duration ?? 0,
-      };
-    });
-    ownReady.push(marks.own);
-    allReady.push(marks.all);
-    others.push(marks.others);
+    // (no functions declared inside: tsx would name them with a helper the page does not have)
+    const marks = await s.page.evaluate(() =>
+      ['heirloom:documents:unlocked', 'heirloom:documents:own-ready', 'heirloom:documents:ready', 'heirloom:documents:others'].map((name) => {
+        const e = performance.getEntriesByName(name)[0];
+        return e ? (e.entryType === 'measure' ? e.duration : e.startTime) : NaN;
+      }),
+    );
+    const [unlocked = NaN, ownAt = NaN, allAt = NaN, othersMs = NaN] = marks;
+    ownReady.push(ownAt - unlocked);
+    allReady.push(allAt - unlocked);
+    others.push(Number.isNaN(othersMs) ? 0 : othersMs);
     bytes = Number(await s.page.evaluate(() => document.documentElement.outerHTML.length));
   }
   return {
