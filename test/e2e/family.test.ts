@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { newMember } from '../helpers/client.js';
+import { newMember, type TestClient } from '../helpers/client.js';
 import {
   fingerprint,
   fromB64,
   getSodium,
   openPins,
   ready,
+  sealPins,
   signSelf,
   toB64,
   type UnlockedKeys,
@@ -31,7 +32,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
   let browser: Browser;
   let context: BrowserContext;
   let tab: WatchedPage;
-  let alice: Account & { person: Person; password: string };
+  let alice: Account & { person: Person; password: string; client: TestClient };
   let bob: Account;
   let carol: Account;
 
@@ -41,7 +42,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     base = await t.listen();
     const make = async (name: string) => {
       const m = await newMember(t.app, t.services, name);
-      return { userId: m.client.userId, username: name, keys: m.account.keys, person: personOf(m), password: m.password };
+      return { userId: m.client.userId, username: name, keys: m.account.keys, person: personOf(m), password: m.password, client: m.client };
     };
     alice = await make('alice');
     bob = await make('bob');
@@ -83,6 +84,16 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(first.pins.users[bob.userId]).to.deep.include({ fp: bobFp.hex, verified: false });
     expect(Object.keys(first.pins.users)).to.have.members([bob.userId, carol.userId]);
 
+    // meanwhile another tab of alice's saves her pins (it saw a space's key at generation 3): this page's
+    // save will find its version stale, read them again, merge and retry
+    const spaceId = '6f1c3a52-8d0e-4b7a-9c61-2f4d5e6a7b8c';
+    const elsewhere = { ...first.pins, spaces: { [spaceId]: 3 } };
+    const put = await alice.client.agent
+      .put('/api/pins')
+      .set('X-CSRF-Token', alice.client.csrf)
+      .send({ pins: toB64(sealPins(alice.keys.accountKey, alice.userId, elsewhere)), version: first.stored.version });
+    expect(put.status, put.text).to.equal(200);
+
     await page.click(`${row(bob.userId)} [data-member-verify]`);
     await page.waitForSelector('[data-verify-dialog][open]');
     expect(await page.textContent('[data-verify-words]')).to.equal(bobFp.words.join(' '));
@@ -102,7 +113,9 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     // what the server holds says nothing of whom alice verified
     const after = await pinsOfAlice();
     expect(after.pins.users[bob.userId]).to.deep.include({ fp: bobFp.hex, verified: true });
-    expect(after.stored.version).to.equal(2);
+    expect(after.pins.users[carol.userId]).to.deep.include({ verified: false });
+    expect(after.pins.spaces).to.deep.equal({ [spaceId]: 3 }, 'the other tab’s save was merged, not overwritten');
+    expect(after.stored.version).to.equal(3);
     const raw = JSON.stringify(await t.db('pins').select());
     for (const fp of [bobFp.hex, fingerprint(carol.keys.signPk, carol.keys.boxPk).hex]) {
       expect(raw).to.not.include(fp);
