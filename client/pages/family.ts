@@ -91,8 +91,8 @@ function renderRow(row: Row, m: Member | undefined, trust: Trust): void {
       warn(
         row,
         `${name}’s key has changed`,
-        `${name}’s key is not the one you saw on ${day(m.pinnedAt)}. This happens when someone sets up their account again, ` +
-          'but it is also what it would look like if someone were trying to read what you share with them. ' +
+        `${name}’s key is not the one you saw on ${day(m.pinnedAt)}. Heirloom does not change a person’s key by itself, ` +
+          `so this may mean someone is trying to read what you share with ${name}. ` +
           'Do not share with them until you have compared the new words below with them, in person or by phone.',
       );
       row.verify.textContent = 'I compared the new words';
