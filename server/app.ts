@@ -36,6 +36,10 @@ import { UploadService } from './services/uploads.js';
 import { AdminService } from './services/admin.js';
 import { DirectoryService } from './services/directory.js';
 import { familyRoutes } from './routes/family.js';
+import { ShareService } from './services/shares.js';
+import { SpaceService } from './services/spaces.js';
+import { shareRoutes } from './routes/shares.js';
+import { spaceRoutes } from './routes/spaces.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -60,6 +64,8 @@ export interface Services {
   blobs: BlobStore;
   admin: AdminService;
   directory: DirectoryService;
+  shares: ShareService;
+  spaces: SpaceService;
 }
 
 export function createServices(deps: AppDeps): Services {
@@ -79,6 +85,8 @@ export function createServices(deps: AppDeps): Services {
     registration: new RegistrationService(db, config, crypto, audit),
     sessions: new SessionService(db, audit),
     directory: new DirectoryService(db),
+    shares: new ShareService(db, documents, audit),
+    spaces: new SpaceService(db, audit),
   };
 }
 
@@ -138,6 +146,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
 
   // pins are one envelope for a whole family's fingerprints (services/directory.ts: PINS_MAX_B64)
   app.use('/api/pins', express.json({ limit: '300kb' }));
+  // Sharing many documents at once is one request of up to 1,000 grants (about 330 bytes each)
+  app.use('/api/grants', express.json({ limit: '512kb' }));
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
   app.use(
@@ -176,6 +186,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use('/', documentRoutes(services));
   app.use('/', uploadRoutes(services, services.blobs, logger));
   app.use('/', familyRoutes(services));
+  app.use('/', shareRoutes(services));
+  app.use('/', spaceRoutes(services));
 
   app.use(notFound);
   app.use(errorHandler(logger));
