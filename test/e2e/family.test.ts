@@ -99,6 +99,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(await page.textContent('[data-verify-words]')).to.equal(bobFp.words.join(' '));
     expect(await page.textContent('#verify-question')).to.equal('Did bob read you exactly these six words, in this order?');
     expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-verify-cancel')), 'the safe answer has the focus').to.equal(true);
+    await page.screenshot({ path: '/tmp/s9-family-verify-dialog.png' });
     await page.click('[data-verify-ok]');
     await page.waitForSelector(rowIn(bob.userId, 'verified'));
     expect(await page.textContent(`${row(bob.userId)} [data-member-state]`)).to.match(/^✓ Verified on /);
