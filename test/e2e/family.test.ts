@@ -35,6 +35,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
   let alice: Account & { person: Person; password: string; client: TestClient };
   let bob: Account;
   let carol: Account;
+  let dave: Account;
 
   before(async () => {
     await ready();
@@ -47,6 +48,8 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     alice = await make('alice');
     bob = await make('bob');
     carol = await make('carol');
+    dave = await make('dave');
+    await t.services.admin.disable('dave');
     browser = await launch();
     context = await browser.newContext();
     tab = await openPage(context);
@@ -76,13 +79,18 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(await page.textContent(`${row(alice.userId)} [data-member-words]`)).to.equal(mine);
     expect(await page.textContent(`${row(alice.userId)} .member__name`)).to.match(/alice\s+You/);
     expect(await page.isHidden(`${row(alice.userId)} [data-member-verify]`)).to.equal(true);
-    expect(await page.textContent('[data-family-status]')).to.equal('You have verified 0 of 2 family members.');
+    expect(await page.textContent('[data-family-status]')).to.equal('You have verified 0 of 3 family members.');
+    // a disabled account is shown as such and cannot be shared with or verified
+    expect(await page.textContent(`${row(dave.userId)} .member__name`)).to.match(/dave\s+Account disabled/);
+    expect(await page.textContent(`${row(dave.userId)} [data-member-blocked]`)).to.equal('Sharing is blocked. dave’s account is disabled, so nothing can be shared with them.');
+    expect(await page.isHidden(`${row(dave.userId)} [data-member-verify]`)).to.equal(true);
+    expect(await page.isHidden(`${row(bob.userId)} [data-member-blocked]`)).to.equal(true);
     await page.screenshot({ path: '/tmp/s9-family-page.png', fullPage: true });
 
     // first sight pinned both, for alice only, encrypted
     const first = await pinsOfAlice();
     expect(first.pins.users[bob.userId]).to.deep.include({ fp: bobFp.hex, verified: false });
-    expect(Object.keys(first.pins.users)).to.have.members([bob.userId, carol.userId]);
+    expect(Object.keys(first.pins.users)).to.have.members([bob.userId, carol.userId, dave.userId]);
 
     // meanwhile another tab of alice's saves her pins (it saw a space's key at generation 3): this page's
     // save will find its version stale, read them again, merge and retry
@@ -104,7 +112,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     await page.waitForSelector(rowIn(bob.userId, 'verified'));
     expect(await page.textContent(`${row(bob.userId)} [data-member-state]`)).to.match(/^✓ Verified on /);
     expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-member-state')), 'focus on the new state').to.equal(true);
-    expect(await page.textContent('[data-family-status]')).to.equal('bob is now verified. You have verified 1 of 2 family members.');
+    expect(await page.textContent('[data-family-status]')).to.equal('bob is now verified. You have verified 1 of 3 family members.');
 
     await page.reload();
     await page.waitForSelector(rowIn(bob.userId, 'verified'));
@@ -161,7 +169,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(await page.textContent(`${row(bob.userId)} [data-member-blocked]`)).to.match(/^Sharing is blocked\. bob’s key has changed since you first saw it\./);
     const newFp = fingerprint(sign.publicKey, box.publicKey);
     expect(await page.textContent(`${row(bob.userId)} [data-member-words]`)).to.equal(newFp.words.join(' '));
-    expect(await page.textContent('[data-family-status]')).to.equal('You have verified 0 of 2 family members. One key has changed: see the warning below.');
+    expect(await page.textContent('[data-family-status]')).to.equal('You have verified 0 of 3 family members. One key has changed: see the warning below.');
 
     await page.waitForSelector(rowIn(carol.userId, 'invalid'));
     expect(await page.textContent(`${row(carol.userId)} [data-member-state]`)).to.equal('Key not valid');
