@@ -261,10 +261,17 @@ export class Trust {
   /** Applies a change to the pins and saves it (serialised with other saves); the states follow. */
   #update(change: (pins: Pins) => void): Promise<void> {
     const run = async () => {
-      const next = structuredClone(this.#pins);
+      const before = this.#pins;
+      const next = structuredClone(before);
       change(next);
       this.#pins = next;
-      await this.#save(change);
+      try {
+        await this.#save(change);
+      } catch (err) {
+        // not saved, so not true: a verification that failed to save must not show as done
+        this.#pins = before;
+        throw err;
+      }
       this.#evaluate();
     };
     const p = this.#saving.then(run, run);
