@@ -131,6 +131,18 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
       expect(raw).to.not.include(fp.slice(0, 16));
     }
     expect(raw).to.not.include(bob.userId);
+
+    // a verification that cannot be saved says so, and does not show as done
+    await page.route('**/api/pins', (route) => (route.request().method() === 'PUT' ? route.abort() : route.continue()));
+    await page.click(`${row(carol.userId)} [data-member-verify]`);
+    await page.click('[data-verify-ok]');
+    await page.waitForSelector(shown('[data-family-alert]'));
+    expect(await page.textContent('[data-family-alert]')).to.equal("Can't reach the Heirloom server. Check your connection and try again.");
+    expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-family-alert'))).to.equal(true);
+    expect(await page.getAttribute(row(carol.userId), 'data-state')).to.equal('seen');
+    expect(await page.isVisible(`${row(carol.userId)} [data-member-verify]`)).to.equal(true);
+    await page.unroute('**/api/pins');
+    expect((await pinsOfAlice()).pins.users[carol.userId]).to.deep.include({ verified: false });
     await expectNoProblems(tab);
   });
 
