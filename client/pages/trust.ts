@@ -156,9 +156,23 @@ export class Trust {
 
   /** The keys to seal to and check signatures with; refuses anyone whose key may not be used, naming them. */
   keysFor(id: string): { boxPk: Uint8Array; signPk: Uint8Array } {
+    const m = this.#trusted(id);
+    if (m.disabled) throw new TrustError(`${m.username}’s account is disabled, so nothing can be shared with them.`, id);
+    return { boxPk: m.boxPk, signPk: m.signPk };
+  }
+
+  /**
+   * The public key to check a signature of this person with: keysFor's rules, except that a disabled account
+   * still counts. What someone shared before the admin disabled their account (a will, say) must stay
+   * readable; nothing new is ever sealed to them (keysFor refuses that).
+   */
+  signerKey(id: string): Uint8Array {
+    return this.#trusted(id).signPk;
+  }
+
+  #trusted(id: string): Member {
     const m = this.#byId.get(id);
     if (!m) throw new TrustError('That person is not a member of this Heirloom. Reload the page and choose again.', id);
-    if (m.disabled) throw new TrustError(`${m.username}’s account is disabled, so nothing can be shared with them.`, id);
     if (m.state === 'changed' && m.self) {
       throw new TrustError('The server presents keys for you that are not the ones this device unlocked. Tell your family’s admin.', id);
     }
@@ -171,7 +185,7 @@ export class Trust {
     if (m.state === 'invalid') {
       throw new TrustError(`${m.username}’s key is not valid (its signature does not check out), so it cannot be used. Tell your family’s admin.`, id);
     }
-    return { boxPk: m.boxPk, signPk: m.signPk };
+    return m;
   }
 
   /** Pins the fingerprint the server presents NOW as verified: after comparing the six words with the person. */
