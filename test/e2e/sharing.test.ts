@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember } from '../helpers/client.js';
 import { makeDocument, upload } from '../helpers/documents.js';
-import { addMember, asPerson, createSpace, removeMember, shareDocument, type Person as ApiPerson } from '../helpers/sharing.js';
+import { addMember, asPerson, createSpace, removeMember, shareDocument, shareDocuments, type Person as ApiPerson } from '../helpers/sharing.js';
 import { getSodium, ready, signSelf, toB64 } from '../../client/crypto/index.js';
 import { launch } from './browser.js';
 import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
@@ -142,6 +142,35 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     // what cyd added stays cyd's own document
     expect(await cyd.page.$(docRow(ids.get('cyd') ?? ''))).to.not.equal(null);
     for (const m of [ada, bob, cyd]) await expectNoProblems(m.tab);
+  });
+
+  it('opens many shared documents at once (beside the own ones), and refuses one whose signature is not the sharer’s', async () => {
+    const many = Array.from({ length: 70 }, (_, i) => makeDocument(ada.api.keys, ada.api.userId, Buffer.from(`page ${i}`), `letter-${String(i).padStart(2, '0')}.txt`));
+    for (const d of many) expect((await upload(ada.api.client, d)).status).to.equal(204);
+    expect((await shareDocuments(ada.api, many.map((d) => d.id), [cyd.api])).status).to.equal(200);
+    // the server (or someone with its database) swaps one grant's signature for another valid-looking one
+    const forged = many[40]?.id ?? '';
+    const row = await t.db('grants').where({ document_id: forged, recipient_id: cyd.api.userId }).first();
+    const sig = Buffer.from(row.sig, 'base64url');
+    sig[10] = (sig[10] ?? 0) ^ 1;
+    await t.db('grants').where({ document_id: forged, recipient_id: cyd.api.userId }).update({ sig: toB64(sig) });
+
+    await openDocuments(cyd.page, base);
+    await choosePlace(cyd.page, 'shared');
+    expect(await cyd.page.getAttribute('[data-docs-table]', 'data-total')).to.equal('70');
+    for (const d of many) {
+      const origin = await cyd.page.locator(`${docRow(d.id)} [data-doc-origin]`).textContent();
+      if (d.id === forged) {
+        expect(origin).to.include('The signature on this shared document is not valid');
+        expect(await cyd.page.getAttribute(docRow(d.id), 'data-doc-problem')).to.equal('');
+      } else {
+        expect(await cyd.page.textContent(`${docRow(d.id)} [data-doc-name]`)).to.equal(d.name);
+        expect(origin).to.equal('Shared by ada');
+      }
+    }
+    // they were opened in the workers, not one by one in the page
+    expect(await cyd.page.evaluate(() => performance.getEntriesByName('heirloom:documents:grants').length)).to.equal(1);
+    await expectNoProblems(cyd.tab);
   });
 
   it('blocks sharing with someone whose key the server changed, names them, and seals nothing to the new key', async () => {
