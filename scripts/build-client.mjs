@@ -4,8 +4,6 @@
 //   client/worker/kdf.ts → public/assets/kdf-worker.js (module worker; Argon2id off the main thread)
 //   client/worker/encrypt.ts, decrypt.ts → public/assets/encrypt-worker.js, decrypt-worker.js (documents:
 //     chunked encryption for uploads, streamed decryption for previews and downloads)
-//   client/worker/grants.ts → public/assets/grants-worker.js (the documents list: documents shared with the
-//     person opened beside their own)
 //   htmx                 → public/vendor/htmx.min.js
 // Everything here is reproducible output and gitignored.
 import { build } from 'esbuild';
@@ -56,7 +54,6 @@ async function main() {
         'kdf-worker': 'client/worker/kdf.ts',
         'encrypt-worker': 'client/worker/encrypt.ts',
         'decrypt-worker': 'client/worker/decrypt.ts',
-        'grants-worker': 'client/worker/grants.ts',
       },
       outdir: assets,
     }),

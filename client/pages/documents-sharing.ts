@@ -67,36 +67,22 @@ export class Sharing {
 
   /**
    * Any readable document's key: the keyring checks every signature against a pinned key first. A sharer
-   * whose key may not be used (changed, not valid) gives a sentence about this document.
+   * whose key may not be used (changed, not valid, disabled) gives a sentence about this document.
    */
   docKey(view: DocumentView): Uint8Array {
     try {
       return this.keyring.docKey(view);
     } catch (err) {
-      throw this.#aboutDocument(err);
+      if (!(err instanceof TrustError)) throw err;
+      const m = this.trust.member(err.memberId);
+      if (m?.state === 'changed' && !m.self) {
+        throw new Error(
+          `${m.username}’s key has changed since you first saw it, so this document is not opened: it might not come from ${m.username}. ` +
+            `Compare ${m.username}’s six words with them on the Family page; once you mark them verified, it opens.`,
+        );
+      }
+      throw new Error(`This document is not opened. ${err.message}`);
     }
-  }
-
-  /** The signing key of whoever shared this document, as trusted here (throws a sentence like docKey). */
-  sharerKey(view: DocumentView): Uint8Array {
-    if (!view.grant) throw new Error('This document was not shared with you.');
-    try {
-      return this.trust.signerKey(view.grant.sharerId);
-    } catch (err) {
-      throw this.#aboutDocument(err);
-    }
-  }
-
-  #aboutDocument(err: unknown): unknown {
-    if (!(err instanceof TrustError)) return err;
-    const m = this.trust.member(err.memberId);
-    if (m?.state === 'changed' && !m.self) {
-      return new Error(
-        `${m.username}’s key has changed since you first saw it, so this document is not opened: it might not come from ${m.username}. ` +
-          `Compare ${m.username}’s six words with them on the Family page; once you mark them verified, it opens.`,
-      );
-    }
-    return new Error(`This document is not opened. ${err.message}`);
   }
 }
 

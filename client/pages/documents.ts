@@ -24,7 +24,6 @@ import {
   type DocRecord,
   type DocumentView,
 } from './documents-model.js';
-import { GRANTS_IN_WORKERS_FROM, openGrants, viaGrant } from './documents-grants.js';
 import { Places } from './documents-places.js';
 import { ShareDialog } from './documents-share.js';
 import { Sharing, originWithout } from './documents-sharing.js';
@@ -133,21 +132,6 @@ export function init(): void {
         await nextFrame();
         if (gen !== generation) return;
       }
-      // Many documents shared with the person: they open in workers while the rest of the own ones open
-      // here (documents-grants.ts), as soon as the family's keys have loaded (usually by now).
-      const grantViews = loading ? others.filter((v) => viaGrant(v, userId)) : [];
-      let grants: Promise<DocRecord[]> | null = null;
-      if (loading && grantViews.length >= GRANTS_IN_WORKERS_FROM) {
-        const family = await loading.catch(() => null);
-        if (gen !== generation) return;
-        const started = performance.now();
-        grants = family
-          ? openGrants(grantViews, family, keys, userId).finally(() =>
-              performance.measure('heirloom:documents:grants', { start: started, end: performance.now() }),
-            )
-          : null;
-        grants?.catch(() => undefined); // awaited below, after the own documents
-      }
       const rest = decryptAll(head ? own.slice(FIRST_PAINT) : own, keys.accountKey, userId);
       if (gen !== generation) return;
       const mine = head ? head.records.concat(rest.records) : rest.records;
@@ -165,16 +149,12 @@ export function init(): void {
         }
         if (others.length || mine.some((r) => r.view.spaceId)) {
           const t0 = performance.now();
-          const inWorkers = grants ? new Set(grantViews) : new Set<DocumentView>();
-          const elsewhere = inWorkers.size ? others.filter((v) => !inWorkers.has(v)) : others;
-          let theirs = opened
-            ? decryptOthers(elsewhere, (v) => opened.docKey(v), (v) => opened.origin(v)).records
-            : elsewhere.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
-          if (grants) theirs = theirs.concat(await grants);
-          if (gen !== generation) return;
+          const theirs = opened
+            ? decryptOthers(others, (v) => opened.docKey(v), (v) => opened.origin(v)).records
+            : others.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
           // own documents in a space: now the space's name is known
           if (opened) for (const r of mine) if (r.view.spaceId) Object.assign(r, opened.origin(r.view));
-          // how long the page waited for others' documents once its own were open (`npm run bench -- list`)
+          // how long others' documents took, one by one (`npm run bench -- list` reads this measure)
           performance.measure('heirloom:documents:others', { start: t0, end: performance.now() });
           shown.set(mine.concat(theirs), ownMs + (performance.now() - t0), true);
         }

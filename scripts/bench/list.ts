@@ -200,7 +200,7 @@ export async function listBenchmarks(browser: Browser): Promise<string> {
       row('whole response received over loopback, p95 of 40', (l) => ms(l.fullP95)),
       row('server CPU per page load (the whole request, sending included), mean of 40', (l) => ms(l.serverCpu)),
       row('decrypting 10,000 names in the page (median of 3)', (l) => ms(l.decrypt, 0), '≤ 500 ms'),
-      row('  of which others\' documents, one by one (median of 3)', (l) => ms(l.others, 0)),
+      row('  of which others\' documents, one by one, after the own ones (median of 3)', (l) => ms(l.others, 0)),
       row('unlocked → own rows shown (median of 3)', (l) => ms(l.ownReady, 0)),
       row('unlocked → every row shown, family keys loaded (median of 3)', (l) => ms(l.allReady, 0)),
       row('page size', (l) => `${l.htmlMB.toFixed(1)} MB`),

@@ -144,7 +144,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     for (const m of [ada, bob, cyd]) await expectNoProblems(m.tab);
   });
 
-  it('opens many shared documents at once (beside the own ones), and refuses one whose signature is not the sharer’s', async () => {
+  it('opens many shared documents at once, and refuses one whose signature is not the sharer’s', async () => {
     const many = Array.from({ length: 70 }, (_, i) => makeDocument(ada.api.keys, ada.api.userId, Buffer.from(`page ${i}`), `letter-${String(i).padStart(2, '0')}.txt`));
     for (const d of many) expect((await upload(ada.api.client, d)).status).to.equal(204);
     expect((await shareDocuments(ada.api, many.map((d) => d.id), [cyd.api])).status).to.equal(200);
@@ -168,8 +168,6 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
         expect(origin).to.equal('Shared by ada');
       }
     }
-    // they were opened in the workers, not one by one in the page
-    expect(await cyd.page.evaluate(() => performance.getEntriesByName('heirloom:documents:grants').length)).to.equal(1);
     await expectNoProblems(cyd.tab);
   });
 
