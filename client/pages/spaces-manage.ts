@@ -10,7 +10,7 @@ import { ApiError, api, errorMessage } from './api.js';
 import { $, $$, markInvalid, nextFrame, setBusy, setMessage, show } from './dom.js';
 import type { OpenSpace } from './keyring.js';
 import { renderPicker } from './spaces-picker.js';
-import { staleSentence, type SpaceContext } from './spaces-context.js';
+import { UNREADABLE_NAME, type SpaceContext } from './spaces-context.js';
 import { TrustError } from './trust.js';
 
 interface Htmx {
@@ -59,10 +59,11 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
       showManagement(false);
       return;
     }
-    title.textContent = space.name;
-    document.title = `${space.name} — Heirloom`;
-    if (space.stale) {
-      setMessage(alert, staleSentence(space, ctx.trust.spaceGeneration(spaceId)));
+    title.textContent = space.name ?? UNREADABLE_NAME;
+    document.title = `${space.name ?? 'Space'} — Heirloom`;
+    // stale, or the current key did not open: show why, and change nothing
+    if (space.stale || space.problem) {
+      setMessage(alert, space.problem ?? 'This space cannot be changed right now.');
       showManagement(false);
       return;
     }
@@ -70,7 +71,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     showManagement(manager);
     if (!manager) return;
     const nameInput = root.querySelector<HTMLInputElement>('[data-space-name-input]');
-    if (nameInput && document.activeElement !== nameInput) nameInput.value = space.name;
+    if (nameInput && document.activeElement !== nameInput) nameInput.value = space.name ?? '';
     const list = $('[data-space-picker]', root);
     const count = renderPicker(list, ctx.trust, new Set(space.members.map((m) => m.userId)));
     show($('[data-space-picker-empty]', root), count === 0);
@@ -126,7 +127,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
   /** Fresh from the server, and never written to when it is stale or could not be opened. */
   const current = async (): Promise<{ ctx: SpaceContext; space: OpenSpace }> => {
     await refresh();
-    if (!ctx || !space || space.stale) throw new Error(alert.textContent || 'This space cannot be changed right now.');
+    if (!ctx || !space || space.stale || space.problem) throw new Error(space?.problem ?? 'This space cannot be changed right now.');
     return { ctx, space };
   };
 
@@ -146,6 +147,10 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     });
     if (!ok) return;
     const { ctx: c, space: s } = await current();
+    if (s.name === null) {
+      throw new Error('Nobody was removed: this space’s name could not be opened, so it cannot be locked under the new key. Give the space a name first.');
+    }
+    const spaceName = s.name;
     const remaining = s.members.filter((m) => m.userId !== userId);
     if (remaining.length === s.members.length) {
       await refreshMembers();
@@ -168,7 +173,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
         const seal = sealSpaceKey(spaceKey, spaceId, memberId, g, boxPk, c.keys.signSk);
         return { memberId, sealed: toB64(seal.sealed), sig: toB64(seal.sig) };
       });
-      const sealedName = toB64(sealSpaceName(spaceKey, spaceId, g, s.name));
+      const sealedName = toB64(sealSpaceName(spaceKey, spaceId, g, spaceName));
       await api('POST', `/api/spaces/${encodeURIComponent(spaceId)}/members/${encodeURIComponent(userId)}/remove`, {
         generation: g,
         name: sealedName,

@@ -7,7 +7,7 @@
 import { cleanSpaceName, memzero, newSpaceKey, sealSpaceKey, sealSpaceName, toB64, type UnlockedKeys } from '../crypto/index.js';
 import { api, errorMessage } from './api.js';
 import { $, $$, markInvalid, nextFrame, setBusy, setMessage, show } from './dom.js';
-import { loadContext, reloadAfterLock, staleSentence, type SpaceContext } from './spaces-context.js';
+import { loadContext, reloadAfterLock, UNREADABLE_NAME, type SpaceContext } from './spaces-context.js';
 import { initSpacePage } from './spaces-manage.js';
 
 export function init(): void {
@@ -31,7 +31,7 @@ async function openNames(context: Promise<SpaceContext>): Promise<void> {
   const opening = $('[data-spaces-opening]');
   const alert = $('[data-spaces-alert]');
   try {
-    const { keyring, trust } = await context;
+    const { keyring } = await context;
     for (const row of rows) {
       const id = row.dataset.spaceRow ?? '';
       const nameEl = $('[data-space-name]', row);
@@ -42,8 +42,8 @@ async function openNames(context: Promise<SpaceContext>): Promise<void> {
         setMessage(warning, 'This browser could not open the key of this space. Ask one of its managers to add you again.');
         continue;
       }
-      nameEl.textContent = space.name;
-      if (space.stale) setMessage(warning, staleSentence(space, trust.spaceGeneration(id)));
+      nameEl.textContent = space.name ?? UNREADABLE_NAME;
+      setMessage(warning, space.problem);
     }
   } catch (err) {
     setMessage(alert, errorMessage(err));

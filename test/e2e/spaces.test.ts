@@ -1,0 +1,248 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import {
+  fingerprint,
+  fromB64,
+  openSpaceKey,
+  sealPins,
+  toB64,
+  wrapDocKeyForSpace,
+  type UnlockedKeys,
+} from '../../client/crypto/index.js';
+import { newMember, type TestClient } from '../helpers/client.js';
+import { filler, makeDocument, tusMetadata } from '../helpers/documents.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { launch } from './browser.js';
+import { DERIVE_MS, expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
+
+type Member = Awaited<ReturnType<typeof newMember>>;
+
+/** A name with nothing in it the database could hold by chance: the test looks for it in the file. */
+const NAME = 'Taxes of the Hollis family 2026';
+
+/** The rows of /spaces, as [space ID, the name the page opened]. */
+async function spaceRows(page: Page): Promise<[string, string][]> {
+  await page.waitForSelector('[data-spaces-opening]', { state: 'hidden' });
+  return page.$$eval('[data-space-row]', (rows) =>
+    rows.map((r) => [r.getAttribute('data-space-row') ?? '', r.querySelector('[data-space-name]')?.textContent?.trim() ?? '']),
+  );
+}
+
+/** The space page, once its key is open (the busy line goes away and the heading shows the name). */
+async function openSpace(page: Page, base: string, spaceId: string): Promise<void> {
+  await page.goto(`${base}/spaces/${spaceId}`);
+  await page.waitForSelector('[data-space-opening]', { state: 'hidden', timeout: DERIVE_MS });
+}
+
+const memberIds = (page: Page) => page.$$eval('[data-member-id]', (els) => els.map((e) => e.getAttribute('data-member-id')));
+
+/**
+ * Ben puts a document into the space through the API, as the documents page does: the document key wrapped
+ * for himself and under the space's current key, which he opens from the key Ann sealed and signed for him.
+ */
+async function uploadIntoSpace(ben: Member, annSignPk: Uint8Array, spaceId: string): Promise<string> {
+  const { body } = await ben.client.get(`/api/spaces/${spaceId}`);
+  const space = body.space as { generation: number; keys: { generation: number; sealed: string; sig: string }[] };
+  const held = space.keys.find((k) => k.generation === space.generation);
+  if (!held) throw new Error('Ben holds no key of the current generation');
+  const keys: UnlockedKeys = ben.account.keys;
+  const spaceKey = openSpaceKey(
+    { sealed: fromB64(held.sealed), sig: fromB64(held.sig) },
+    spaceId,
+    ben.client.userId,
+    space.generation,
+    annSignPk,
+    keys.boxPk,
+    keys.boxSk,
+  );
+  const doc = makeDocument(keys, ben.client.userId, filler(3000), 'tax-return.pdf');
+  const created = await ben.client.agent
+    .post('/api/uploads')
+    .set('X-CSRF-Token', ben.client.csrf)
+    .set('Tus-Resumable', '1.0.0')
+    .set('Upload-Length', String(doc.blob.length))
+    .set(
+      'Upload-Metadata',
+      tusMetadata({
+        docId: doc.id,
+        meta: doc.meta,
+        keyWrap: doc.keyWrap,
+        spaceId,
+        spaceGeneration: String(space.generation),
+        spaceKeyWrap: toB64(wrapDocKeyForSpace(spaceKey, doc.docKey, doc.id, spaceId, space.generation)),
+      }),
+    );
+  expect(created.status, JSON.stringify(created.body)).to.equal(201);
+  const patched = await ben.client.agent
+    .patch(`/api/uploads/${doc.id}`)
+    .set('X-CSRF-Token', ben.client.csrf)
+    .set('Tus-Resumable', '1.0.0')
+    .set('Upload-Offset', '0')
+    .set('Content-Type', 'application/offset+octet-stream')
+    .send(Buffer.from(doc.blob));
+  expect(patched.status).to.equal(204);
+  return doc.id;
+}
+
+/** Ann compared Ben's words and marked him verified (her pins, sealed with her account key, as the Family page saves them). */
+async function annVerifiedBen(ann: Member, ben: Member): Promise<void> {
+  const now = Date.now();
+  const fp = fingerprint(ben.account.keys.signPk, ben.account.keys.boxPk).hex;
+  const pins = { v: 1 as const, users: { [ben.client.userId]: { fp, verified: true, seen: now, verifiedAt: now } }, spaces: {} };
+  const res = await ann.client.agent
+    .put('/api/pins')
+    .set('X-CSRF-Token', ann.client.csrf)
+    .set('Accept', 'application/json')
+    .send({ pins: toB64(sealPins(ann.account.keys.accountKey, ann.client.userId, pins)), version: 0 });
+  expect(res.status, JSON.stringify(res.body)).to.equal(200);
+}
+
+const statusOf = async (c: TestClient, url: string) => (await c.get(url)).status;
+
+describe('spaces in the browser: a family shares a folder, and one person is removed', function () {
+  this.timeout(240_000);
+  let t: TestServer;
+  let base: string;
+  let browser: Browser;
+  let ann: Member;
+  let ben: Member;
+  let cat: Member;
+  const contexts: BrowserContext[] = [];
+  let annTab: WatchedPage;
+  let benTab: WatchedPage;
+  let catTab: WatchedPage;
+  let spaceId = '';
+
+  before(async () => {
+    t = await startTestServer();
+    base = await t.listen();
+    browser = await launch();
+    ann = await newMember(base, t.services, 'ann');
+    ben = await newMember(base, t.services, 'ben');
+    cat = await newMember(base, t.services, 'cat');
+    await newMember(base, t.services, 'dan');
+    await t.services.admin.disable('dan');
+    await annVerifiedBen(ann, ben);
+    const tabs: WatchedPage[] = [];
+    for (const who of [ann, ben, cat]) {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const tab = await openPage(context);
+      await logIn(tab.page, personOf(who), base);
+      tabs.push(tab);
+    }
+    [annTab, benTab, catTab] = tabs as [WatchedPage, WatchedPage, WatchedPage];
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('lets Ann create a space and add Ben and Cat from the family, and both of them see it by its name', async () => {
+    const page = annTab.page;
+    await page.goto(`${base}/spaces`);
+    await page.waitForSelector('[data-spaces-empty]');
+    await page.fill('[data-space-create-name]', `  ${NAME}  `);
+    await page.click('[data-space-create-submit]');
+    await page.waitForURL((u) => /^\/spaces\/[0-9a-f-]{36}$/.test(u.pathname), { timeout: DERIVE_MS });
+    spaceId = new URL(page.url()).pathname.split('/')[2] ?? '';
+    await page.waitForSelector('[data-space-opening]', { state: 'hidden' });
+    expect(await page.textContent('[data-space-title]')).to.equal(NAME);
+    expect(await page.textContent('[data-space-result]')).to.contain('is ready. Now add the people');
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal('space-add-title');
+    expect(await page.getAttribute('[data-space-open]', 'href')).to.equal(`/documents?space=${spaceId}`);
+
+    // the picker: everyone but Ann, each with how far their key can be trusted
+    await page.waitForSelector('[data-picker-person]');
+    const states = await page.$$eval('[data-picker-person]', (rows) =>
+      rows.map((r) => ({
+        name: r.querySelector('.row__title')?.textContent,
+        state: r.getAttribute('data-picker-state'),
+        disabled: (r.querySelector('input') as HTMLInputElement).disabled,
+        text: r.textContent?.replace(/\s+/g, ' ').trim(),
+      })),
+    );
+    expect(states.map((s) => [s.name, s.state, s.disabled])).to.deep.equal([
+      ['ben', 'verified', false],
+      ['cat', 'seen', false],
+      ['dan', 'disabled', true],
+    ]);
+    expect(states[0]?.text).to.contain('Verified');
+    expect(states[1]?.text).to.contain('You have not compared cat’s words yet');
+    expect(states[2]?.text).to.contain('dan’s account is disabled, so they cannot be added.');
+
+    await page.check(`#space-add-${ben.client.userId}`);
+    await page.check(`#space-add-${cat.client.userId}`);
+    await page.click('[data-space-add-submit]');
+    await page.waitForSelector(`[data-member-id="${cat.client.userId}"]`);
+    expect(await page.textContent('[data-space-result]')).to.contain('ben and cat can now see and open every document in this space.');
+    expect(await memberIds(page)).to.have.members([ann.client.userId, ben.client.userId, cat.client.userId]);
+    // only Dan is left to pick, and he cannot be
+    expect(await page.$$eval('[data-picker-person]', (rows) => rows.map((r) => r.querySelector('.row__title')?.textContent))).to.deep.equal(['dan']);
+    await expectNoProblems(annTab);
+
+    for (const tab of [benTab, catTab]) {
+      await tab.page.goto(`${base}/spaces`);
+      expect(await spaceRows(tab.page)).to.deep.equal([[spaceId, NAME]]);
+      await expectNoProblems(tab);
+    }
+
+    // the name never reached the server in the clear: not in the database (nor its journal), nor in the log
+    const file = path.join(t.dataDir, 'heirloom.sqlite');
+    for (const f of [file, `${file}-wal`].filter((f) => existsSync(f))) {
+      expect(readFileSync(f).includes(Buffer.from(NAME)), `${path.basename(f)} holds the name`).to.equal(false);
+    }
+    expect(t.logs()).to.not.contain(NAME);
+  });
+
+  it('removes Cat with a new key: the page says what Cat may still have, Cat’s access ends at once, and Ben’s goes on', async () => {
+    const docId = await uploadIntoSpace(ben, ann.account.keys.signPk, spaceId);
+    expect(await statusOf(cat.client, `/api/documents/${docId}`), 'Cat reads it while a member').to.equal(200);
+
+    const page = annTab.page;
+    await openSpace(page, base, spaceId);
+    // what a removed person keeps is on the page before anything is done
+    expect(await page.textContent('[data-space-removal-facts]')).to.contain('with an old copy of those files they could read them');
+    await page.click(`[data-space-remove="${cat.client.userId}"]`);
+    await page.waitForSelector('[data-space-confirm][open]');
+    const question = (await page.textContent('[data-space-confirm]')) ?? '';
+    expect(question).to.contain('Remove cat from this space?');
+    expect(question).to.contain('anything they downloaded or opened');
+    expect(question).to.contain('a new key that they never get');
+    await page.screenshot({ path: '/tmp/s9-spaces-remove-dialog.png' });
+    await page.click('[data-space-confirm-ok]');
+
+    await page.waitForSelector(`[data-member-id="${cat.client.userId}"]`, { state: 'detached' });
+    await page.waitForSelector(shown('[data-space-result]'));
+    const after = (await page.textContent('[data-space-result]')) ?? '';
+    expect(after).to.contain('cat was removed from this space, and their access through Heirloom has ended.');
+    expect(after).to.contain('with an old copy of those files they could still read them');
+    expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-space-result'))).to.equal(true);
+    expect(await page.getAttribute('[data-space-members]', 'data-space-generation')).to.equal('2');
+    expect(await page.isVisible('[data-space-key-note]')).to.equal(true);
+    await page.screenshot({ path: '/tmp/s9-spaces-space.png', fullPage: true });
+    await expectNoProblems(annTab);
+
+    // Cat: at once, nothing: not in the list, not through the API
+    await catTab.page.goto(`${base}/spaces`);
+    await catTab.page.waitForSelector('[data-spaces-empty]');
+    expect(await statusOf(cat.client, `/api/documents/${docId}`)).to.equal(404);
+    expect(await statusOf(cat.client, `/api/documents/${docId}/blob`)).to.equal(404);
+    expect(await statusOf(cat.client, `/api/spaces/${spaceId}`)).to.equal(404);
+    await expectNoProblems(catTab);
+
+    // the space is at generation 2, its name sealed under the new key, and Ben (who got that key) still opens it
+    const { body } = await ann.client.get(`/api/spaces/${spaceId}`);
+    expect(body.space.generation).to.equal(2);
+    expect(body.space.nameGeneration).to.equal(2);
+    await openSpace(benTab.page, base, spaceId);
+    expect(await benTab.page.textContent('[data-space-title]')).to.equal(NAME);
+    expect(await memberIds(benTab.page)).to.have.members([ann.client.userId, ben.client.userId]);
+    // Ben is a member, not a manager: he sees no buttons to change the space
+    expect(await benTab.page.$('[data-space-remove], [data-space-rename-form]')).to.equal(null);
+    expect(await statusOf(ben.client, `/api/documents/${docId}`)).to.equal(200);
+    await expectNoProblems(benTab);
+  });
+});
