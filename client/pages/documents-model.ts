@@ -2,7 +2,7 @@
  * A person's documents as this page knows them: the server's encrypted views (docs/api.md "Documents") and,
  * while the vault is unlocked, what their metadata says once opened (crypto.md "Documents").
  */
-import { CryptoError, fromB64, memzero, openOwnDocMetas, sealDocMeta, toB64, unwrapDocKeyForOwner, type DocMeta } from '../crypto/index.js';
+import { CryptoError, fromB64, memzero, openOwnDocMetas, sealDocMeta, toB64, unwrapDocKeyForOwner, type DocMeta, type OwnerDocEnvelopes } from '../crypto/index.js';
 import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
 // the wire shapes of docs/api.md "Documents", defined once by the server (a type-only import: no server code
@@ -55,6 +55,8 @@ export function readDataIsland(): DocumentView[] {
 
 /** The document key, unwrapped with the account key (throws CryptoError when the wrap does not open). */
 export function docKeyOf(view: DocumentView, accountKey: Uint8Array, userId: string): Uint8Array {
+  // documents of others (shared, or in a space) carry no owner's wrap; isDocumentView keeps them out for now
+  if (view.keyWrap === null) throw new CryptoError('params', 'This document was shared with you; it has no key of your own.');
   return unwrapDocKeyForOwner(accountKey, fromB64(view.keyWrap), view.id, userId);
 }
 
@@ -85,7 +87,8 @@ export function recordOf(view: DocumentView, meta: DocMeta | null): DocRecord {
  */
 export function decryptAll(views: DocumentView[], accountKey: Uint8Array, userId: string): { records: DocRecord[]; ms: number } {
   const start = performance.now();
-  const metas = openOwnDocMetas(accountKey, userId, views);
+  // isDocumentView let through only views with the owner's keyWrap
+  const metas = openOwnDocMetas(accountKey, userId, views as readonly OwnerDocEnvelopes[]);
   const records = new Array<DocRecord>(views.length);
   for (let i = 0; i < views.length; i++) {
     const meta = metas[i];

@@ -1,11 +1,12 @@
 import { Router, type Response } from 'express';
 import type { Services } from '../app.js';
-import { metaSchema } from '../services/documents.js';
+import { metaSchema, moveSchema } from '../services/documents.js';
 import { currentUser, noStore, parse, requireUser, requireUserPage } from './helpers.js';
 
 /**
  * The vault: GET /documents (the page), the JSON API under /api/documents, blob downloads.
- * Every answer is about the logged-in user's own documents; anything else is a 404.
+ * A person reads their own documents, those shared with them and those of their spaces; they change only
+ * their own. Anything else is a 404 (docs/api.md "Who may read and change a document").
  */
 export function documentRoutes(services: Services): Router {
   const { documents } = services;
@@ -77,6 +78,11 @@ export function documentRoutes(services: Services): Router {
   router.put('/api/documents/:id/meta', requireUser, noStore, async (req, res) => {
     const { meta } = parse(metaSchema, req.body);
     res.json({ document: await documents.updateMeta(currentUser(req).id, req.params.id, meta) });
+  });
+
+  router.put('/api/documents/:id/space', requireUser, noStore, async (req, res) => {
+    const input = parse(moveSchema, req.body);
+    res.json({ document: await documents.moveToSpace(currentUser(req).id, req.params.id, input) });
   });
 
   router.post('/api/documents/:id/trash', requireUser, noStore, async (req, res) => {

@@ -180,7 +180,7 @@ async function guard<T>(fn: () => Promise<T>): Promise<T> {
 /**
  * POST/HEAD/PATCH/DELETE /api/uploads[/:id]: resumable uploads of encrypted blobs (tus 1.0). The client
  * names the upload by its document ID and sends the encrypted metadata and key wrap as Upload-Metadata
- * (`docId`, `meta`, `keyWrap`); the blob bytes follow with PATCH, or some or all of them ride in the POST
+ * (`docId`, `meta`, `keyWrap`, and for an upload into a space `spaceId`, `spaceGeneration`, `spaceKeyWrap`); the blob bytes follow with PATCH, or some or all of them ride in the POST
  * itself (creation-with-upload). See docs/api.md.
  */
 export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logger): Router {
@@ -208,7 +208,15 @@ export function uploadRoutes(services: Services, blobs: BlobStore, logger: Logge
       guard(async () => {
         const id = await uploads.reserve(
           userIdOf(req),
-          { id: upload.id, length: upload.size ?? NaN, meta: upload.metadata?.meta, keyWrap: upload.metadata?.keyWrap },
+          {
+            id: upload.id,
+            length: upload.size ?? NaN,
+            meta: upload.metadata?.meta,
+            keyWrap: upload.metadata?.keyWrap,
+            spaceId: upload.metadata?.spaceId ?? undefined,
+            spaceGeneration: upload.metadata?.spaceGeneration ?? undefined,
+            spaceKeyWrap: upload.metadata?.spaceKeyWrap ?? undefined,
+          },
           { inOneRequest: carriesEveryByte(req, upload.size) },
         );
         const node = nodeOf(req);

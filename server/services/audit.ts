@@ -25,6 +25,13 @@ export const AUDIT_EVENTS = [
   'account_disabled',
   'account_enabled',
   'totp_enrolled',
+  // sharing (issue 9): both people get an entry; detail names the other person and how many documents
+  'document_shared',
+  'share_revoked',
+  'space_created',
+  'space_renamed',
+  'space_member_added',
+  'space_member_removed',
 ] as const;
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
@@ -33,6 +40,27 @@ export interface AuditEntry {
   createdAt: string;
   ip: string | null;
   userAgent: string | null;
+  /** for sharing events: the other person's username, how many documents, and whether this person acted */
+  username?: string;
+  documents?: number;
+  outgoing?: boolean;
+}
+
+/** Events whose detail the security log shows: who the other person was. */
+const SHOWN_DETAIL = new Set<string>(['document_shared', 'share_revoked', 'space_member_added', 'space_member_removed']);
+
+function shownDetail(event: string, detail: string | null): Pick<AuditEntry, 'username' | 'documents' | 'outgoing'> {
+  if (!SHOWN_DETAIL.has(event) || !detail) return {};
+  try {
+    const d = JSON.parse(detail) as { username?: unknown; documents?: unknown; outgoing?: unknown };
+    return {
+      ...(typeof d.username === 'string' ? { username: d.username } : {}),
+      ...(typeof d.documents === 'number' ? { documents: d.documents } : {}),
+      ...(typeof d.outgoing === 'boolean' ? { outgoing: d.outgoing } : {}),
+    };
+  } catch {
+    return {};
+  }
 }
 
 export class AuditService {
@@ -56,6 +84,7 @@ export class AuditService {
       createdAt: new Date(Number(r.created_at)).toISOString(),
       ip: r.ip,
       userAgent: r.user_agent,
+      ...shownDetail(r.event, r.detail),
     }));
   }
 }

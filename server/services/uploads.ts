@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/connection.js';
-import { documents, space, uploads, type UploadRow } from '../db/documents.js';
+import { documents, quotaCheck, uploads, type UploadRow } from '../db/documents.js';
 import { Conflict, NotFound, PayloadTooLarge, Validation } from '../errors.js';
 import type { BlobStore } from '../storage/blobs.js';
 import { isUuid } from '../../client/crypto/index.js';
 import { checkKeyWrap, checkMetaEnvelope, documentId, documentView, type DocumentService, type DocumentView } from './documents.js';
+import { checkSpaceWrite, spaceId as checkSpaceId } from './spaces.js';
 
 /** "HLB" then format version 1 (crypto.md "Documents"). */
 const BLOB_MAGIC = Buffer.from([0x48, 0x4c, 0x42, 0x01]);
@@ -34,6 +35,33 @@ export interface NewUpload {
   length: number;
   meta: unknown;
   keyWrap: unknown;
+  /** Upload-Metadata values (text) that put the new document in a space: all three or none */
+  spaceId?: unknown;
+  spaceGeneration?: unknown;
+  spaceKeyWrap?: unknown;
+}
+
+type SpacePart = Pick<UploadRow, 'space_id' | 'space_generation' | 'space_key_wrap'>;
+const NO_SPACE: SpacePart = { space_id: null, space_generation: null, space_key_wrap: null };
+
+/**
+ * The space a new upload goes into, checked: the uploader is a member and wraps the document key under the
+ * space key's current generation. The uploader's own keyWrap is still required: the document stays theirs.
+ */
+async function spacePart(db: Db, userId: string, input: NewUpload): Promise<SpacePart> {
+  const given = [input.spaceId, input.spaceGeneration, input.spaceKeyWrap].filter((v) => v !== undefined && v !== '');
+  if (given.length === 0) return NO_SPACE;
+  if (given.length !== 3 || typeof input.spaceGeneration !== 'string' || typeof input.spaceKeyWrap !== 'string') {
+    throw new Validation('An upload into a space carries spaceId, spaceGeneration and spaceKeyWrap together.', 'bad_metadata');
+  }
+  const id = checkSpaceId(input.spaceId);
+  if (!/^[1-9][0-9]{0,8}$/.test(input.spaceGeneration)) {
+    throw new Validation('spaceGeneration must be a whole number from 1.', 'bad_metadata');
+  }
+  const g = Number(input.spaceGeneration);
+  checkKeyWrap(input.spaceKeyWrap, 'The document’s key for the space');
+  await checkSpaceWrite(db, userId, id, g);
+  return { space_id: id, space_generation: g, space_key_wrap: input.spaceKeyWrap };
 }
 
 function formatSize(bytes: number): string {
@@ -105,7 +133,8 @@ export class UploadService {
     checkKeyWrap(input.keyWrap);
     const meta = input.meta;
     const keyWrap = input.keyWrap;
-    const row: UploadRow = { id, owner_id: userId, length: input.length, meta, key_wrap: keyWrap, created_at: Date.now() };
+    const inSpace = await spacePart(this.db, userId, input);
+    const row: UploadRow = { id, owner_id: userId, length: input.length, meta, key_wrap: keyWrap, created_at: Date.now(), ...inSpace };
     const check = async (trx: Db) => {
       const heldBefore = this.held.get(id);
       const pending = heldBefore ?? (await uploads.byId(trx, id));
@@ -113,10 +142,15 @@ export class UploadService {
       // while it carried bytes) starts that upload over instead of failing: the client cannot know the
       // first one arrived. tus then empties the upload's file.
       const again =
-        pending?.owner_id === userId && Number(pending.length) === input.length && pending.meta === meta && pending.key_wrap === keyWrap;
+        pending?.owner_id === userId &&
+        Number(pending.length) === input.length &&
+        pending.meta === meta &&
+        pending.key_wrap === keyWrap &&
+        (pending.space_id ?? null) === inSpace.space_id &&
+        (pending.space_key_wrap ?? null) === inSpace.space_key_wrap;
       if (again && heldBefore) this.held.delete(id);
       else if (again) await uploads.remove(trx, id);
-      const room = await space(trx, userId, id);
+      const room = await quotaCheck(trx, userId, id);
       if ((pending && !again) || room.taken) {
         throw new Conflict('A document with this ID already exists.', 'document_exists');
       }
@@ -180,9 +214,10 @@ export class UploadService {
       await this.abandon(id);
       throw new Validation('The uploaded file is not an encrypted Heirloom document. Nothing was saved.', 'bad_blob');
     }
+    const inSpace = await this.stillInSpace(row);
     await this.blobs.commit(id, this.blobs.uploadPathOf(id));
     const now = Date.now();
-    const doc = { id, owner_id: row.owner_id, size, meta: row.meta, key_wrap: row.key_wrap, created_at: now, updated_at: now, deleted_at: null };
+    const doc = { id, owner_id: row.owner_id, size, meta: row.meta, key_wrap: row.key_wrap, created_at: now, updated_at: now, deleted_at: null, ...inSpace };
     try {
       // one commit either way: a held reservation has no row to remove
       if (held) await documents.insert(this.db, doc);
@@ -200,6 +235,24 @@ export class UploadService {
     if (held) this.held.delete(id);
     else await this.blobs.removeUpload(`${id}.json`);
     return documentView(doc);
+  }
+
+  /**
+   * An upload into a space may take hours; by its end the uploader may have left the space, or the space's
+   * key may have moved on (a member was removed). Then the document is kept as the uploader's own, outside
+   * the space, rather than thrown away or wrapped under a key a removed member holds; the answer's
+   * DocumentView says so (spaceId null), and the uploader can move it in again.
+   */
+  private async stillInSpace(row: UploadRow): Promise<SpacePart> {
+    if (!row.space_id) return NO_SPACE;
+    try {
+      await checkSpaceWrite(this.db, row.owner_id, row.space_id, Number(row.space_generation));
+    } catch (err) {
+      if (!(err instanceof NotFound || err instanceof Conflict)) throw err;
+      this.logger.info({ documentId: row.id }, 'upload finished outside its space: the space changed meanwhile');
+      return NO_SPACE;
+    }
+    return { space_id: row.space_id, space_generation: Number(row.space_generation), space_key_wrap: row.space_key_wrap ?? null };
   }
 
   /** Drops an upload: its reservation and its bytes. */

@@ -34,7 +34,20 @@ describe('documents: the list (GET /documents and GET /api/documents)', function
       deleted_at: deletedAt,
     };
     await t.db('documents').insert(row);
-    return { id: row.id, size: row.size, meta: row.meta, keyWrap: row.key_wrap, createdAt, updatedAt: createdAt + 5, deletedAt };
+    return {
+      id: row.id,
+      ownerId,
+      size: row.size,
+      meta: row.meta,
+      keyWrap: row.key_wrap,
+      createdAt,
+      updatedAt: createdAt + 5,
+      deletedAt,
+      spaceId: null,
+      spaceGeneration: null,
+      spaceKeyWrap: null,
+      grant: null,
+    };
   }
 
   before(async () => {
