@@ -51,11 +51,19 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     render();
   };
 
+  /** The space's problem shown in the page's alert, cleared once it is gone (an error of a change stays). */
+  let shownProblem: string | null = null;
+  const showProblem = (problem: string | null) => {
+    if (problem) setMessage(alert, problem);
+    else if (shownProblem !== null && alert.textContent === shownProblem) setMessage(alert, null);
+    shownProblem = problem;
+  };
+
   const render = () => {
     if (!ctx) return;
     if (!space) {
       title.textContent = 'A space Heirloom could not open';
-      setMessage(alert, 'This browser could not open the key of this space. Ask one of its managers to add you again.');
+      showProblem('This browser could not open the key of this space. Ask one of its managers to add you again.');
       showManagement(false);
       return;
     }
@@ -63,11 +71,11 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     document.title = `${space.name ?? 'Space'} — Heirloom`;
     // stale, or the current key did not open: show why, and change nothing
     if (space.stale || space.problem) {
-      setMessage(alert, space.problem ?? 'This space cannot be changed right now.');
+      showProblem(space.problem ?? 'This space cannot be changed right now.');
       showManagement(false);
       return;
     }
-    setMessage(alert, null);
+    showProblem(null);
     showManagement(manager);
     if (!manager) return;
     const nameInput = root.querySelector<HTMLInputElement>('[data-space-name-input]');
@@ -103,17 +111,21 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     if (ctx) render();
   });
 
-  const guarded = async (change: () => Promise<void>) => {
+  /** Runs one change at a time; its failure is shown in `errorEl` (the form's own, or the page's). */
+  const guarded = async (change: () => Promise<void>, errorEl: HTMLElement = alert) => {
     if (busy) return;
     busy = true;
-    setMessage(alert, null);
+    setMessage(result, null);
+    setMessage(errorEl, null);
     try {
       await change();
     } catch (err) {
-      setMessage(alert, err instanceof ApiError && err.code === 'stale_generation' ? RACE : errorMessage(err));
-      alert.scrollIntoView({ block: 'nearest' });
+      const message = err instanceof ApiError && err.code === 'stale_generation' ? RACE : errorMessage(err);
+      // show the space as it is now, then what went wrong
       await refresh().catch(() => undefined);
       await refreshMembers().catch(() => undefined);
+      setMessage(errorEl, message);
+      errorEl.scrollIntoView({ block: 'nearest' });
     } finally {
       busy = false;
     }
@@ -239,7 +251,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
         } finally {
           setBusy(renameForm, null, false);
         }
-      });
+      }, error);
     });
   }
 
@@ -291,7 +303,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
             ? `${listNames(added)} can now see and open every document in this space.`
             : 'They are already in this space.',
         );
-      });
+      }, error);
     });
   }
 

@@ -2,17 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import {
-  fingerprint,
-  fromB64,
-  openSpaceKey,
-  sealPins,
-  toB64,
-  wrapDocKeyForSpace,
-  type UnlockedKeys,
-} from '../../client/crypto/index.js';
+import { fingerprint, sealPins, toB64 } from '../../client/crypto/index.js';
 import { newMember, type TestClient } from '../helpers/client.js';
-import { filler, makeDocument, tusMetadata } from '../helpers/documents.js';
+import { filler } from '../helpers/documents.js';
+import { asPerson, uploadIntoSpace } from '../helpers/sharing.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launch } from './browser.js';
 import { DERIVE_MS, expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
@@ -38,54 +31,6 @@ async function openSpace(page: Page, base: string, spaceId: string): Promise<voi
 
 const memberIds = (page: Page) => page.$$eval('[data-member-id]', (els) => els.map((e) => e.getAttribute('data-member-id')));
 
-/**
- * Ben puts a document into the space through the API, as the documents page does: the document key wrapped
- * for himself and under the space's current key, which he opens from the key Ann sealed and signed for him.
- */
-async function uploadIntoSpace(ben: Member, annSignPk: Uint8Array, spaceId: string): Promise<string> {
-  const { body } = await ben.client.get(`/api/spaces/${spaceId}`);
-  const space = body.space as { generation: number; keys: { generation: number; sealed: string; sig: string }[] };
-  const held = space.keys.find((k) => k.generation === space.generation);
-  if (!held) throw new Error('Ben holds no key of the current generation');
-  const keys: UnlockedKeys = ben.account.keys;
-  const spaceKey = openSpaceKey(
-    { sealed: fromB64(held.sealed), sig: fromB64(held.sig) },
-    spaceId,
-    ben.client.userId,
-    space.generation,
-    annSignPk,
-    keys.boxPk,
-    keys.boxSk,
-  );
-  const doc = makeDocument(keys, ben.client.userId, filler(3000), 'tax-return.pdf');
-  const created = await ben.client.agent
-    .post('/api/uploads')
-    .set('X-CSRF-Token', ben.client.csrf)
-    .set('Tus-Resumable', '1.0.0')
-    .set('Upload-Length', String(doc.blob.length))
-    .set(
-      'Upload-Metadata',
-      tusMetadata({
-        docId: doc.id,
-        meta: doc.meta,
-        keyWrap: doc.keyWrap,
-        spaceId,
-        spaceGeneration: String(space.generation),
-        spaceKeyWrap: toB64(wrapDocKeyForSpace(spaceKey, doc.docKey, doc.id, spaceId, space.generation)),
-      }),
-    );
-  expect(created.status, JSON.stringify(created.body)).to.equal(201);
-  const patched = await ben.client.agent
-    .patch(`/api/uploads/${doc.id}`)
-    .set('X-CSRF-Token', ben.client.csrf)
-    .set('Tus-Resumable', '1.0.0')
-    .set('Upload-Offset', '0')
-    .set('Content-Type', 'application/offset+octet-stream')
-    .send(Buffer.from(doc.blob));
-  expect(patched.status).to.equal(204);
-  return doc.id;
-}
-
 /** Ann compared Ben's words and marked him verified (her pins, sealed with her account key, as the Family page saves them). */
 async function annVerifiedBen(ann: Member, ben: Member): Promise<void> {
   const now = Date.now();
@@ -101,6 +46,7 @@ async function annVerifiedBen(ann: Member, ben: Member): Promise<void> {
 
 const statusOf = async (c: TestClient, url: string) => (await c.get(url)).status;
 
+// Ann, Ben and Cat each in their own browser profile; the tests follow on from each other.
 describe('spaces in the browser: a family shares a folder, and one person is removed', function () {
   this.timeout(240_000);
   let t: TestServer;
@@ -173,6 +119,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(states[1]?.text).to.contain('You have not compared cat’s words yet');
     expect(states[2]?.text).to.contain('dan’s account is disabled, so they cannot be added.');
 
+    await page.screenshot({ path: '/tmp/s9-spaces-picker.png', fullPage: true });
     await page.check(`#space-add-${ben.client.userId}`);
     await page.check(`#space-add-${cat.client.userId}`);
     await page.click('[data-space-add-submit]');
@@ -188,6 +135,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
       expect(await spaceRows(tab.page)).to.deep.equal([[spaceId, NAME]]);
       await expectNoProblems(tab);
     }
+    await benTab.page.screenshot({ path: '/tmp/s9-spaces-list.png', fullPage: true });
 
     // the name never reached the server in the clear: not in the database (nor its journal), nor in the log
     const file = path.join(t.dataDir, 'heirloom.sqlite');
@@ -198,7 +146,10 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
   });
 
   it('removes Cat with a new key: the page says what Cat may still have, Cat’s access ends at once, and Ben’s goes on', async () => {
-    const docId = await uploadIntoSpace(ben, ann.account.keys.signPk, spaceId);
+    // Ben puts a document into the space, as the documents page does (his wrap, and one under the space key)
+    const upload = await uploadIntoSpace(asPerson(ben.client, ben.account.keys, ben.username), spaceId, filler(3000));
+    expect(upload.res.status, JSON.stringify(upload.res.body)).to.equal(201);
+    const docId = upload.doc.id;
     expect(await statusOf(cat.client, `/api/documents/${docId}`), 'Cat reads it while a member').to.equal(200);
 
     const page = annTab.page;
@@ -244,5 +195,28 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(await benTab.page.$('[data-space-remove], [data-space-rename-form]')).to.equal(null);
     expect(await statusOf(ben.client, `/api/documents/${docId}`)).to.equal(200);
     await expectNoProblems(benTab);
+  });
+
+  it('lets Ann make Ben a manager, and Ben then renames the space under its new key', async () => {
+    const page = annTab.page;
+    await page.click(`[data-space-promote="${ben.client.userId}"]`);
+    await page.waitForSelector('[data-space-confirm][open]');
+    expect(await page.textContent('[data-space-confirm]')).to.contain('ben will be able to rename this space and add or remove people, you included.');
+    await page.click('[data-space-confirm-ok]');
+    await page.waitForSelector(`[data-member-id="${ben.client.userId}"][data-member-role="manager"]`);
+    expect(await page.textContent('[data-space-result]')).to.contain('ben is now a manager of this space.');
+    await expectNoProblems(annTab);
+
+    const renamed = 'Taxes and pensions';
+    await openSpace(benTab.page, base, spaceId);
+    await benTab.page.fill('[data-space-name-input]', renamed);
+    await benTab.page.click('[data-space-rename-submit]');
+    await benTab.page.waitForFunction((name) => document.querySelector('[data-space-title]')?.textContent === name, renamed);
+    expect(await benTab.page.textContent('[data-space-result]')).to.contain(`This space is now called “${renamed}”.`);
+    await expectNoProblems(benTab);
+
+    await page.goto(`${base}/spaces`);
+    expect(await spaceRows(page)).to.deep.equal([[spaceId, renamed]]);
+    await expectNoProblems(annTab);
   });
 });
