@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fingerprint, sealPins, toB64 } from '../../client/crypto/index.js';
 import { newMember, type TestClient } from '../helpers/client.js';
 import { filler } from '../helpers/documents.js';
-import { asPerson, uploadIntoSpace } from '../helpers/sharing.js';
+import { asPerson, spaceKeys, uploadIntoSpace } from '../helpers/sharing.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launch } from './browser.js';
 import { DERIVE_MS, expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
@@ -147,7 +147,8 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
 
   it('removes Cat with a new key: the page says what Cat may still have, Cat’s access ends at once, and Ben’s goes on', async () => {
     // Ben puts a document into the space, as the documents page does (his wrap, and one under the space key)
-    const upload = await uploadIntoSpace(asPerson(ben.client, ben.account.keys, ben.username), spaceId, filler(3000));
+    const benPerson = asPerson(ben.client, ben.account.keys, ben.username);
+    const upload = await uploadIntoSpace(benPerson, spaceId, filler(3000));
     expect(upload.res.status, JSON.stringify(upload.res.body)).to.equal(201);
     const docId = upload.doc.id;
     expect(await statusOf(cat.client, `/api/documents/${docId}`), 'Cat reads it while a member').to.equal(200);
@@ -188,6 +189,11 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     const { body } = await ann.client.get(`/api/spaces/${spaceId}`);
     expect(body.space.generation).to.equal(2);
     expect(body.space.nameGeneration).to.equal(2);
+    // a new key, not the old one under a new number: Ben holds both, signed by Ann, and they differ
+    const [first, second] = await spaceKeys(benPerson, spaceId);
+    expect(first).to.have.length(32);
+    expect(second).to.have.length(32);
+    expect(Buffer.from(second ?? []).equals(Buffer.from(first ?? [])), 'generation 2 is a new key').to.equal(false);
     await openSpace(benTab.page, base, spaceId);
     expect(await benTab.page.textContent('[data-space-title]')).to.equal(NAME);
     expect(await memberIds(benTab.page)).to.have.members([ann.client.userId, ben.client.userId]);
