@@ -71,7 +71,8 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     document.title = `${space.name ?? 'Space'} — Heirloom`;
     // stale, or the current key did not open: show why, and change nothing
     if (space.stale || space.problem) {
-      showProblem(space.problem ?? 'This space cannot be changed right now.');
+      const stale = space.stale ? ' Until then nobody can be added, removed or made a manager here. Tell whoever runs your Heirloom.' : '';
+      showProblem(`${space.problem ?? 'This space cannot be changed right now.'}${stale}`);
       showManagement(false);
       return;
     }

@@ -225,4 +225,20 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(await spaceRows(page)).to.deep.equal([[spaceId, renamed]]);
     await expectNoProblems(annTab);
   });
+
+  it('warns and allows no change when the server shows the space at an older key than Ann’s browser has seen', async () => {
+    // a server under an attacker's control goes back to generation 1, the key Cat still holds
+    await t.db('spaces').where({ id: spaceId }).update({ generation: 1 });
+    const page = annTab.page;
+    await openSpace(page, base, spaceId);
+    await page.waitForSelector(shown('[data-space-alert]'));
+    expect(await page.textContent('[data-space-alert]')).to.contain('older key for this space (generation 1) than this browser has already seen (generation 2)');
+    expect(await page.isHidden('[data-space-add]'), 'no adding').to.equal(true);
+    expect(await page.isHidden('[data-space-rename]'), 'no renaming').to.equal(true);
+    expect(await page.$$eval('[data-space-remove], [data-space-promote]', (els) => els.every((b) => (b as HTMLButtonElement).disabled))).to.equal(true);
+    await page.screenshot({ path: '/tmp/s9-spaces-stale.png', fullPage: true });
+    await page.goto(`${base}/spaces`);
+    expect(await page.textContent(`[data-space-row="${spaceId}"] [data-space-warning]`)).to.contain('older key for this space');
+    await expectNoProblems(annTab);
+  });
 });
