@@ -17,6 +17,7 @@ interface Row {
   el: HTMLElement;
   state: HTMLElement;
   words: HTMLElement;
+  wordsBox: HTMLElement;
   hex: HTMLElement;
   hexBox: HTMLElement;
   warning: HTMLElement;
@@ -31,6 +32,7 @@ function rowOf(el: HTMLElement): Row {
     el,
     state: $('[data-member-state]', el),
     words: $('[data-member-words]', el),
+    wordsBox: $('[data-member-words-box]', el),
     hex: $('[data-member-hex]', el),
     hexBox: $('[data-member-hex-box]', el),
     warning: $('[data-member-warning]', el),
@@ -69,7 +71,7 @@ function renderRow(row: Row, m: Member | undefined, trust: Trust): void {
   // a key that is not valid has no words worth comparing
   row.words.textContent = m.fingerprint.words.join(' ');
   row.hex.textContent = m.fingerprint.hex;
-  show(row.words, m.state !== 'invalid');
+  show(row.wordsBox, m.state !== 'invalid');
   show(row.hexBox, m.state !== 'invalid');
   if (m.self) {
     row.state.textContent =
@@ -91,8 +93,8 @@ function renderRow(row: Row, m: Member | undefined, trust: Trust): void {
       warn(
         row,
         `${name}’s key has changed`,
-        `${name}’s key is not the one you saw on ${day(m.pinnedAt)}. This happens when someone sets up their account again, ` +
-          'but it is also what it would look like if someone were trying to read what you share with them. ' +
+        `${name}’s key is not the one you saw on ${day(m.pinnedAt)}. Heirloom does not change a person’s key by itself, ` +
+          `so this may mean someone is trying to read what you share with ${name}. ` +
           'Do not share with them until you have compared the new words below with them, in person or by phone.',
       );
       row.verify.textContent = 'I compared the new words';

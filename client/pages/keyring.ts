@@ -44,7 +44,8 @@ export interface KeyedView {
 
 /** What the keyring needs of trust.ts: the pinned keys of a person, and the generations seen per space. */
 export interface TrustLike {
-  keysFor(id: string): { boxPk: Uint8Array; signPk: Uint8Array };
+  /** the pinned signing key of a person whose signature is checked (trust.ts: disabled accounts still count) */
+  signerKey(id: string): Uint8Array;
   spaceGeneration(spaceId: string): number;
   noteSpaceGeneration(spaceId: string, g: number): Promise<void>;
 }
@@ -164,12 +165,12 @@ export class Keyring {
       if (!view.grant) throw new KeyringError('This document is in a space you are not a member of.');
     }
     if (view.grant) {
-      const sharer = this.trust.keysFor(view.grant.sharerId); // throws TrustError for a changed or unknown key
+      const sharerSignPk = this.trust.signerKey(view.grant.sharerId); // throws TrustError for a changed or unknown key
       return openGrant(
         { sealed: fromB64(view.grant.sealed), sig: fromB64(view.grant.sig) },
         view.id,
         this.userId,
-        sharer.signPk,
+        sharerSignPk,
         this.keys.boxPk,
         this.keys.boxSk,
       );
@@ -187,13 +188,13 @@ export class Keyring {
     const space = new Space(wire);
     for (const k of wire.keys) {
       try {
-        const signer = this.trust.keysFor(k.signerId);
+        const signerSignPk = this.trust.signerKey(k.signerId);
         const key = openSpaceKey(
           { sealed: fromB64(k.sealed), sig: fromB64(k.sig) },
           wire.id,
           this.userId,
           k.generation,
-          signer.signPk,
+          signerSignPk,
           this.keys.boxPk,
           this.keys.boxSk,
         );

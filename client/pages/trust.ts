@@ -156,9 +156,23 @@ export class Trust {
 
   /** The keys to seal to and check signatures with; refuses anyone whose key may not be used, naming them. */
   keysFor(id: string): { boxPk: Uint8Array; signPk: Uint8Array } {
+    const m = this.#trusted(id);
+    if (m.disabled) throw new TrustError(`${m.username}’s account is disabled, so nothing can be shared with them.`, id);
+    return { boxPk: m.boxPk, signPk: m.signPk };
+  }
+
+  /**
+   * The public key to check a signature of this person with: keysFor's rules, except that a disabled account
+   * still counts. What someone shared before the admin disabled their account (a will, say) must stay
+   * readable; nothing new is ever sealed to them (keysFor refuses that).
+   */
+  signerKey(id: string): Uint8Array {
+    return this.#trusted(id).signPk;
+  }
+
+  #trusted(id: string): Member {
     const m = this.#byId.get(id);
     if (!m) throw new TrustError('That person is not a member of this Heirloom. Reload the page and choose again.', id);
-    if (m.disabled) throw new TrustError(`${m.username}’s account is disabled, so nothing can be shared with them.`, id);
     if (m.state === 'changed' && m.self) {
       throw new TrustError('The server presents keys for you that are not the ones this device unlocked. Tell your family’s admin.', id);
     }
@@ -171,7 +185,7 @@ export class Trust {
     if (m.state === 'invalid') {
       throw new TrustError(`${m.username}’s key is not valid (its signature does not check out), so it cannot be used. Tell your family’s admin.`, id);
     }
-    return { boxPk: m.boxPk, signPk: m.signPk };
+    return m;
   }
 
   /** Pins the fingerprint the server presents NOW as verified: after comparing the six words with the person. */
@@ -261,10 +275,17 @@ export class Trust {
   /** Applies a change to the pins and saves it (serialised with other saves); the states follow. */
   #update(change: (pins: Pins) => void): Promise<void> {
     const run = async () => {
-      const next = structuredClone(this.#pins);
+      const before = this.#pins;
+      const next = structuredClone(before);
       change(next);
       this.#pins = next;
-      await this.#save(change);
+      try {
+        await this.#save(change);
+      } catch (err) {
+        // not saved, so not true: a verification that failed to save must not show as done
+        this.#pins = before;
+        throw err;
+      }
       this.#evaluate();
     };
     const p = this.#saving.then(run, run);

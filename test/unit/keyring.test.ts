@@ -34,10 +34,10 @@ function person(): Person {
 class PinnedKeys implements TrustLike {
   readonly generations = new Map<string, number>();
   constructor(private readonly people: Person[]) {}
-  keysFor(id: string) {
+  signerKey(id: string) {
     const p = this.people.find((x) => x.id === id);
     if (!p) throw new Error('This person is not in your family directory.');
-    return { boxPk: p.keys.boxPk, signPk: p.keys.signPk };
+    return p.keys.signPk;
   }
   spaceGeneration(id: string) {
     return this.generations.get(id) ?? 0;
