@@ -29,6 +29,11 @@ async function openSpace(page: Page, base: string, spaceId: string): Promise<voi
   await page.waitForSelector('[data-space-opening]', { state: 'hidden', timeout: DERIVE_MS });
 }
 
+/** Waits until the page's result line (role=status) says `text`; it is written once the change is done. */
+async function resultSays(page: Page, text: string): Promise<void> {
+  await page.waitForFunction((t) => document.querySelector('[data-space-result]')?.textContent?.includes(t) === true, text);
+}
+
 const memberIds = (page: Page) => page.$$eval('[data-member-id]', (els) => els.map((e) => e.getAttribute('data-member-id')));
 
 /** Ann compared Ben's words and marked him verified (her pins, sealed with her account key, as the Family page saves them). */
@@ -96,7 +101,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     spaceId = new URL(page.url()).pathname.split('/')[2] ?? '';
     await page.waitForSelector('[data-space-opening]', { state: 'hidden' });
     expect(await page.textContent('[data-space-title]')).to.equal(NAME);
-    expect(await page.textContent('[data-space-result]')).to.contain('is ready. Now add the people');
+    await resultSays(page, 'is ready. Now add the people');
     expect(await page.evaluate(() => document.activeElement?.id)).to.equal('space-add-title');
     expect(await page.getAttribute('[data-space-open]', 'href')).to.equal(`/documents?space=${spaceId}`);
 
@@ -124,7 +129,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     await page.check(`#space-add-${cat.client.userId}`);
     await page.click('[data-space-add-submit]');
     await page.waitForSelector(`[data-member-id="${cat.client.userId}"]`);
-    expect(await page.textContent('[data-space-result]')).to.contain('ben and cat can now see and open every document in this space.');
+    await resultSays(page, 'ben and cat can now see and open every document in this space.');
     expect(await memberIds(page)).to.have.members([ann.client.userId, ben.client.userId, cat.client.userId]);
     // only Dan is left to pick, and he cannot be
     expect(await page.$$eval('[data-picker-person]', (rows) => rows.map((r) => r.querySelector('.row__title')?.textContent))).to.deep.equal(['dan']);
@@ -167,7 +172,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     await page.click('[data-space-confirm-ok]');
 
     await page.waitForSelector(`[data-member-id="${cat.client.userId}"]`, { state: 'detached' });
-    await page.waitForSelector(shown('[data-space-result]'));
+    await resultSays(page, 'cat was removed from this space');
     const after = (await page.textContent('[data-space-result]')) ?? '';
     expect(after).to.contain('cat was removed from this space, and their access through Heirloom has ended.');
     expect(after).to.contain('with an old copy of those files they could still read them');
@@ -210,7 +215,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(await page.textContent('[data-space-confirm]')).to.contain('ben will be able to rename this space and add or remove people, you included.');
     await page.click('[data-space-confirm-ok]');
     await page.waitForSelector(`[data-member-id="${ben.client.userId}"][data-member-role="manager"]`);
-    expect(await page.textContent('[data-space-result]')).to.contain('ben is now a manager of this space.');
+    await resultSays(page, 'ben is now a manager of this space.');
     await expectNoProblems(annTab);
 
     const renamed = 'Taxes and pensions';
@@ -218,7 +223,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     await benTab.page.fill('[data-space-name-input]', renamed);
     await benTab.page.click('[data-space-rename-submit]');
     await benTab.page.waitForFunction((name) => document.querySelector('[data-space-title]')?.textContent === name, renamed);
-    expect(await benTab.page.textContent('[data-space-result]')).to.contain(`This space is now called “${renamed}”.`);
+    await resultSays(benTab.page, `This space is now called “${renamed}”.`);
     await expectNoProblems(benTab);
 
     await page.goto(`${base}/spaces`);
@@ -238,6 +243,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(await page.$$eval('[data-space-remove], [data-space-promote]', (els) => els.every((b) => (b as HTMLButtonElement).disabled))).to.equal(true);
     await page.screenshot({ path: '/tmp/s9-spaces-stale.png', fullPage: true });
     await page.goto(`${base}/spaces`);
+    await page.waitForSelector(shown(`[data-space-row="${spaceId}"] [data-space-warning]`));
     expect(await page.textContent(`[data-space-row="${spaceId}"] [data-space-warning]`)).to.contain('older key for this space');
     await expectNoProblems(annTab);
   });
