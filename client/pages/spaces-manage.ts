@@ -118,6 +118,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     busy = true;
     setMessage(result, null);
     setMessage(errorEl, null);
+    root.setAttribute('aria-busy', 'true');
     try {
       await change();
     } catch (err) {
@@ -129,6 +130,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
       errorEl.scrollIntoView({ block: 'nearest' });
     } finally {
       busy = false;
+      root.removeAttribute('aria-busy');
     }
   };
 
@@ -173,7 +175,7 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     // every remaining member's key is checked before anything is made: one blocked person stops it all
     let targets: { memberId: string; boxPk: Uint8Array }[];
     try {
-      targets = remaining.map((m) => ({ memberId: m.userId, boxPk: m.userId === c.userId ? c.keys.boxPk : c.trust.keysFor(m.userId).boxPk }));
+      targets = remaining.map((m) => ({ memberId: m.userId, boxPk: stayingMemberKey(c, m.userId) }));
     } catch (err) {
       if (err instanceof TrustError) throw new Error(`Nobody was removed. The space’s new key must go to everyone who stays, and ${err.message}`);
       throw err;
@@ -322,6 +324,20 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
       show(opening, false);
     }
   })();
+}
+
+/**
+ * The key to seal a space's new key to, for someone who stays in it: trust.ts's rules, with one exception. A
+ * member whose account the admin disabled is still a member (the server asks for a key for every remaining
+ * member), so they get the new key like the others, as long as their key is the one pinned: were they left
+ * out, nobody could be removed from a space that holds a disabled account. Nobody new is ever added while
+ * disabled (the picker and keysFor refuse that).
+ */
+function stayingMemberKey(c: SpaceContext, memberId: string): Uint8Array {
+  if (memberId === c.userId) return c.keys.boxPk;
+  const m = c.trust.member(memberId);
+  if (m?.disabled && (m.state === 'verified' || m.state === 'seen')) return m.boxPk;
+  return c.trust.keysFor(memberId).boxPk;
 }
 
 interface ConfirmText {

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { fingerprint, sealPins, toB64 } from '../../client/crypto/index.js';
 import { newMember, type TestClient } from '../helpers/client.js';
 import { filler } from '../helpers/documents.js';
-import { asPerson, spaceKeys, uploadIntoSpace } from '../helpers/sharing.js';
+import { addMember, asPerson, spaceKeys, uploadIntoSpace } from '../helpers/sharing.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { launch } from './browser.js';
 import { DERIVE_MS, expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
@@ -231,13 +231,27 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     await expectNoProblems(annTab);
   });
 
+  it('still removes someone when another member’s account was disabled: the disabled member keeps their place and gets the new key', async () => {
+    await addMember(asPerson(ann.client, ann.account.keys, ann.username), spaceId, asPerson(cat.client, cat.account.keys, cat.username));
+    await t.services.admin.disable('ben');
+    const page = annTab.page;
+    await openSpace(page, base, spaceId);
+    await page.click(`[data-space-remove="${cat.client.userId}"]`);
+    await page.click('[data-space-confirm-ok]');
+    await resultSays(page, 'cat was removed from this space');
+    expect(await memberIds(page)).to.have.members([ann.client.userId, ben.client.userId]);
+    const rows = await t.db('space_keys').where({ space_id: spaceId, generation: 3 }).select('member_id');
+    expect(rows.map((r: { member_id: string }) => r.member_id)).to.have.members([ann.client.userId, ben.client.userId]);
+    await expectNoProblems(annTab);
+  });
+
   it('warns and allows no change when the server shows the space at an older key than Ann’s browser has seen', async () => {
-    // a server under an attacker's control goes back to generation 1, the key Cat still holds
+    // a server under an attacker's control goes back to generation 1, a key Cat still holds
     await t.db('spaces').where({ id: spaceId }).update({ generation: 1 });
     const page = annTab.page;
     await openSpace(page, base, spaceId);
     await page.waitForSelector(shown('[data-space-alert]'));
-    expect(await page.textContent('[data-space-alert]')).to.contain('older key for this space (generation 1) than this browser has already seen (generation 2)');
+    expect(await page.textContent('[data-space-alert]')).to.contain('older key for this space (generation 1) than this browser has already seen (generation 3)');
     expect(await page.isHidden('[data-space-add]'), 'no adding').to.equal(true);
     expect(await page.isHidden('[data-space-rename]'), 'no renaming').to.equal(true);
     expect(await page.$$eval('[data-space-remove], [data-space-promote]', (els) => els.every((b) => (b as HTMLButtonElement).disabled))).to.equal(true);
