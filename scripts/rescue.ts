@@ -61,9 +61,10 @@ function report(s: RescueSummary): string {
     `\nRescued ${plural(s.documents, 'document', 'documents')} of ${s.username} (${mib} MiB` +
     `${s.inTrash ? `, ${s.inTrash} from the trash in Trash/` : ''}) into ${s.outDir}.\n`;
   if (s.space > 0 || s.shared > 0) {
-    text +=
-      `  ${s.own} of ${s.username}'s own, ${s.space} added by others to ${s.username}'s spaces (a folder per space), ` +
-      `${s.shared} shared with ${s.username} (in "Shared with me/").\n`;
+    const parts = [`${s.own} of ${s.username}'s own`];
+    if (s.space > 0) parts.push(`${s.space} added by others to ${s.username}'s spaces (a folder per space)`);
+    if (s.shared > 0) parts.push(`${s.shared} shared with ${s.username} (in "Shared with me/")`);
+    text += `  ${parts.join(', ')}.\n`;
   }
   if (s.unverified > 0) {
     text +=
