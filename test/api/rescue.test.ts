@@ -367,4 +367,30 @@ describe('heirloom-rescue: documents of the person’s spaces and documents shar
       copy.remove();
     }
   });
+
+  it('names a space’s folder after its ID when the space’s name does not open', async () => {
+    const copy = tempDir('rescue-space-name');
+    try {
+      const { cpSync } = await import('node:fs');
+      cpSync(backup.dir, copy.dir, { recursive: true });
+      const db = openDb(path.join(copy.dir, 'heirloom.sqlite'));
+      let spaceId: string;
+      try {
+        const space = (await db('spaces').first('id', 'name')) as { id: string; name: string };
+        spaceId = space.id;
+        const name = fromB64(space.name);
+        name[name.length - 1] = (name[name.length - 1] ?? 0) ^ 1;
+        await db('spaces').where({ id: space.id }).update({ name: toB64(name) });
+      } finally {
+        await db.destroy();
+      }
+      const out = path.join(scratch.dir, 'space-name');
+      const s = await rescue({ dataDir: copy.dir, username: 'ben', words: ben.words, outDir: out });
+      expect(s.damaged).to.deep.equal([]);
+      const folder = `Space ${spaceId.slice(0, 8)}`;
+      expect([...tree(out).keys()].sort()).to.deep.equal([`${folder}/ada-return.pdf`, `${folder}/ben-return.pdf`, 'Trash/old.pdf', 'will.pdf']);
+    } finally {
+      copy.remove();
+    }
+  });
 });
