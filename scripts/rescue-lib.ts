@@ -71,7 +71,7 @@ export interface RescuedDocument {
   inTrash: boolean;
   /** why it could not be decrypted */
   damaged?: string;
-  /** why the key it came with was refused (docs/rescue.md "Not trusted"); nothing of it was opened */
+  /** why the key it came with was refused (docs/rescue.md "…whose keys are trusted"); nothing of it was opened */
   notTrusted?: string;
 }
 

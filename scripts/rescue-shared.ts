@@ -1,7 +1,7 @@
 /**
- * The sharing half of the offline rescue (docs/rescue.md "Shared documents and spaces"): the documents a
- * person can read without owning them, through the spaces they belong to and the grants made to them
- * (crypto.md "Sharing and spaces", docs/format.md "Sharing and spaces"). Every signed key is checked the
+ * The sharing half of the offline rescue (docs/rescue.md "Shared documents and spaces: whose keys are
+ * trusted"): the documents a person can read without owning them, through the spaces they belong to and the
+ * grants made to them (crypto.md "Sharing and spaces", docs/format.md "Sharing and spaces"). Every signed key is checked the
  * way the browser checks it (client/pages/trust.ts, keyring.ts): the signer's public keys come from the
  * database, must carry a valid self-signature, and must match the fingerprint this person pinned for them.
  * The database is the server's: without these checks, whoever changed it could hand the rescue a key of
@@ -30,7 +30,7 @@ import type { GrantRow } from '../server/db/grants.js';
 import type { SpaceKeyRow, SpaceRow } from '../server/db/spaces.js';
 import type { DocumentRow } from '../server/db/documents.js';
 
-/** A signed key was refused: the message says why, naming the person (docs/rescue.md "Not trusted"). */
+/** A signed key was refused: the message says why, naming the person (docs/rescue.md "…whose keys are trusted"). */
 export class NotTrustedError extends Error {}
 
 /** Public columns of every account: signers, sharers and the people who added documents to a space. */
