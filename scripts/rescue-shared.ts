@@ -1,11 +1,11 @@
 /**
  * The sharing half of the offline rescue (docs/rescue.md "Shared documents and spaces: whose keys are
- * trusted"): the documents a person can read without owning them, through the spaces they belong to and the
- * grants made to them (crypto.md "Sharing and spaces", docs/format.md "Sharing and spaces"). Every signed key is checked the
- * way the browser checks it (client/pages/trust.ts, keyring.ts): the signer's public keys come from the
- * database, must carry a valid self-signature, and must match the fingerprint this person pinned for them.
- * The database is the server's: without these checks, whoever changed it could hand the rescue a key of
- * their own making.
+ * trusted"): the documents a person can read without owning them, through the spaces they belong to and
+ * the grants made to them (crypto.md "Sharing and spaces", docs/format.md "Sharing and spaces"). Every
+ * signed key is checked the way the browser checks it (client/pages/trust.ts, keyring.ts): the signer's
+ * public keys come from the database, must carry a valid self-signature, and must match the fingerprint
+ * this person pinned for them. The database is the server's: without these checks, whoever changed it
+ * could hand the rescue a key of their own making.
  */
 import {
   bitsToWords,
