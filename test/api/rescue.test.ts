@@ -31,13 +31,15 @@ describe('heirloom-rescue: documents out of a backup with no server', function (
   let otherWords: string;
   let password: string;
   let backup: BackupResult;
-  const scratch = tempDir('rescue');
+  /** made in before(), not when the file loads: a run that skips these tests (--grep) leaves nothing behind */
+  let scratch: ReturnType<typeof tempDir>;
   /** what the folder must hold afterwards: file name → original bytes */
   const expected = new Map<string, Uint8Array>();
   let trashedDoc: TestDocument;
 
   before(async () => {
     await ready();
+    scratch = tempDir('rescue');
     t = await startTestServer({ env: { HEIRLOOM_DEFAULT_QUOTA_MIB: '200' } });
     const rosa = await newMember(t.app, t.services, 'rosa');
     const other = await newMember(t.app, t.services, 'otto');
@@ -207,7 +209,7 @@ describe('heirloom-rescue: documents of the person’s spaces and documents shar
   let ben: Person & { words: string };
   let cleo: Person;
   let backup: BackupResult;
-  const scratch = tempDir('rescue-sharing');
+  let scratch: ReturnType<typeof tempDir>;
   const bytes = {
     passport: filler(1_500, 21),
     adaReturn: filler(2_500, 22),
@@ -234,6 +236,7 @@ describe('heirloom-rescue: documents of the person’s spaces and documents shar
 
   before(async () => {
     await ready();
+    scratch = tempDir('rescue-sharing');
     t = await startTestServer();
     const member = async (name: string) => {
       const m = await newMember(t.app, t.services, name);
