@@ -45,12 +45,17 @@ async function openNames(context: Promise<SpaceContext>): Promise<void> {
       nameEl.textContent = space.name ?? UNREADABLE_NAME;
       setMessage(warning, space.problem);
     }
+    // the server cannot sort by a name it cannot read: the list is put in order here, once names are open
+    const byName = [...rows].sort((a, b) => nameOf(a).localeCompare(nameOf(b), undefined, { sensitivity: 'base' }));
+    rows[0]?.parentElement?.append(...byName);
   } catch (err) {
     setMessage(alert, errorMessage(err));
   } finally {
     show(opening, false);
   }
 }
+
+const nameOf = (row: HTMLElement) => row.querySelector('[data-space-name]')?.textContent ?? '';
 
 function attachCreateForm(context: Promise<SpaceContext>): void {
   const form = $<HTMLFormElement>('[data-space-create-form]');
