@@ -19,6 +19,7 @@ const controllers: Record<string, () => Promise<PageController>> = {
   dashboard: () => import('./pages/dashboard.js'),
   settings: () => import('./pages/settings.js'),
   documents: () => import('./pages/documents.js'),
+  family: () => import('./pages/family.js'),
 };
 
 function flash(message: string): void {

@@ -1,5 +1,5 @@
 /**
- * Writes docs/test-vectors/keys.json and docs/test-vectors/document.json (crypto.md principle 5).
+ * Writes docs/test-vectors/keys.json, document.json and sharing.json (crypto.md principle 5).
  *
  * Run: npx tsx scripts/make-test-vectors.ts
  *
@@ -16,6 +16,7 @@ import { wordlist } from '@scure/bip39/wordlists/english.js';
 
 export const VECTORS_PATH = fileURLToPath(new URL('../docs/test-vectors/keys.json', import.meta.url));
 export const DOCUMENT_VECTORS_PATH = fileURLToPath(new URL('../docs/test-vectors/document.json', import.meta.url));
+export const SHARING_VECTORS_PATH = fileURLToPath(new URL('../docs/test-vectors/sharing.json', import.meta.url));
 
 /** n bytes start, start+1, ... (mod 256): obviously made up, easy to type into another implementation. */
 function seq(start: number, n: number): Uint8Array {
@@ -337,9 +338,153 @@ export async function buildDocumentVectors(): Promise<Record<string, unknown>> {
   };
 }
 
+// --- sharing and spaces (sharing.json) ------------------------------------------------------------------------
+
+/**
+ * crypto_box_seal(m, pk), rebuilt from crypto_box_easy so the ephemeral key pair can be fixed (libsodium's
+ * crypto_box_seal always makes a random one): ephemeralPk || crypto_box_easy(m, nonce, pk, ephemeralSk) with
+ * nonce = crypto_generichash(24, ephemeralPk || pk). The checker opens the result with libsodium's own
+ * crypto_box_seal_open, so a mistake here cannot go unnoticed.
+ */
+function boxSeal(message: Uint8Array, recipientPk: Uint8Array, ephemeralSeed: Uint8Array) {
+  const eph = sodium.crypto_box_seed_keypair(ephemeralSeed);
+  const nonce = sodium.crypto_generichash(24, cat(eph.publicKey, recipientPk), null);
+  const sealed = cat(eph.publicKey, sodium.crypto_box_easy(message, nonce, recipientPk, eph.privateKey));
+  return { ephemeralPk: eph.publicKey, nonce, sealed };
+}
+
+export async function buildSharingVectors(): Promise<Record<string, unknown>> {
+  await sodium.ready;
+
+  // --- fixed inputs -------------------------------------------------------------------------------------
+  // The sharer is the account of keys.json; the document is the one of document.json, so the recipient can
+  // go on to open that blob with the key the grant carries.
+  const sharer = { userId: '7d0c6f1e-3b2a-4c5d-9e8f-0a1b2c3d4e5f', boxSeed: seq(0xa0, 32), signSeed: seq(0xc0, 32) };
+  const recipient = {
+    userId: '2b9e4d71-8c3f-4a6e-b5d2-7f1a0c9e3b48',
+    boxSeed: seq(0x05, 32),
+    signSeed: seq(0x25, 32),
+    accountKey: seq(0x45, 32),
+  };
+  const docId = '5e2f8a14-6c3b-4d7e-9f01-a2b3c4d5e6f7';
+  const docKey = seq(0x60, 32);
+  const spaceId = '9c4e1f7a-2b5d-4e8f-a6c3-1d2e3f4a5b6c';
+  const spaceKey = seq(0x88, 32);
+  const generation = 2; // a space that has been re-keyed once, so "2" shows in the AD
+  const spaceName = 'Taxes \u2014 Caf\u00e9 receipts';
+  const ephemeralSeeds = { grant: seq(0x15, 32), spaceKey: seq(0x35, 32) };
+  const nonces = { spaceDocKey: seq(0x55, 24), spaceName: seq(0x75, 24), pins: seq(0x95, 24) };
+  const verifiedAt = 1700000600000;
+
+  const adText = {
+    grant: `heirloom/v1/grant/${docId}/${recipient.userId}`,
+    spaceKey: `heirloom/v1/space-key/${spaceId}/${recipient.userId}/${generation}`,
+    spaceDocKey: `heirloom/v1/doc-key/${docId}/space/${spaceId}/${generation}`,
+    spaceName: `heirloom/v1/space-name/${spaceId}/${generation}`,
+    pins: `heirloom/v1/pins/${recipient.userId}`,
+  };
+
+  // --- key pairs ----------------------------------------------------------------------------------------
+  const sharerBox = sodium.crypto_box_seed_keypair(sharer.boxSeed);
+  const sharerSign = sodium.crypto_sign_seed_keypair(sharer.signSeed);
+  const recipientBox = sodium.crypto_box_seed_keypair(recipient.boxSeed);
+  const recipientSign = sodium.crypto_sign_seed_keypair(recipient.signSeed);
+  const fingerprintOf = (signPk: Uint8Array, boxPk: Uint8Array) => sodium.crypto_generichash(32, cat(signPk, boxPk), null);
+  const sharerFingerprint = fingerprintOf(sharerSign.publicKey, sharerBox.publicKey);
+  const recipientFingerprint = fingerprintOf(recipientSign.publicKey, recipientBox.publicKey);
+
+  // --- the grant: the document key sealed to the recipient, signed by the sharer ----------------------------
+  const grant = boxSeal(docKey, recipientBox.publicKey, ephemeralSeeds.grant);
+  const grantMessage = cat(utf8(adText.grant), grant.sealed);
+  const grantSig = sodium.crypto_sign_detached(grantMessage, sharerSign.privateKey);
+
+  // --- the space key of generation 2, sealed to the recipient as a member, signed by the sharer who added them
+  const member = boxSeal(spaceKey, recipientBox.publicKey, ephemeralSeeds.spaceKey);
+  const memberMessage = cat(utf8(adText.spaceKey), member.sealed);
+  const memberSig = sodium.crypto_sign_detached(memberMessage, sharerSign.privateKey);
+
+  // --- the document key under the space key, and the space's name ------------------------------------------
+  const spaceDocKeyWrap = envelope(spaceKey, docKey, adText.spaceDocKey, nonces.spaceDocKey);
+  const spaceNamePadded = sodium.pad(utf8(spaceName), 64);
+  const spaceNameEnvelope = envelope(spaceKey, spaceNamePadded, adText.spaceName, nonces.spaceName);
+
+  // --- the recipient's pins: the sharer's fingerprint, compared and marked verified; the space's generation -
+  const pins = {
+    v: 1,
+    users: { [sharer.userId]: { fp: hex(sharerFingerprint), verified: true, seen: 1700000000000, verifiedAt } },
+    spaces: { [spaceId]: generation },
+  };
+  const pinsJson = JSON.stringify(pins);
+  const pinsEnvelope = envelope(recipient.accountKey, utf8(pinsJson), adText.pins, nonces.pins);
+
+  const sealedParts = (x: ReturnType<typeof boxSeal>, message: Uint8Array, sig: Uint8Array) => ({
+    ephemeralPk: hex(x.ephemeralPk),
+    nonce: hex(x.nonce),
+    sealed: hex(x.sealed),
+    message: hex(message),
+    sig: hex(sig),
+  });
+
+  return {
+    about:
+      'Heirloom v1 test vectors for sharing a document, a space and pins; every field is explained in README.md ' +
+      'next to this file. Byte strings are lowercase hex, except under "api" (URL-safe base64 without ' +
+      'padding, as sent to the server). Regenerate with: npx tsx scripts/make-test-vectors.ts',
+    inputs: {
+      sharer: { userId: sharer.userId, boxSeed: hex(sharer.boxSeed), signSeed: hex(sharer.signSeed) },
+      recipient: {
+        userId: recipient.userId,
+        boxSeed: hex(recipient.boxSeed),
+        signSeed: hex(recipient.signSeed),
+        accountKey: hex(recipient.accountKey),
+      },
+      docId,
+      docKey: hex(docKey),
+      spaceId,
+      spaceKey: hex(spaceKey),
+      generation,
+      spaceName,
+      pins,
+      ephemeralSeeds: { grant: hex(ephemeralSeeds.grant), spaceKey: hex(ephemeralSeeds.spaceKey) },
+      nonces: Object.fromEntries(Object.entries(nonces).map(([k, v]) => [k, hex(v)])),
+    },
+    ad: adText,
+    outputs: {
+      sharerBoxPk: hex(sharerBox.publicKey),
+      sharerSignPk: hex(sharerSign.publicKey),
+      sharerFingerprintHex: hex(sharerFingerprint),
+      recipientBoxPk: hex(recipientBox.publicKey),
+      recipientBoxSk: hex(recipientBox.privateKey),
+      recipientSignPk: hex(recipientSign.publicKey),
+      recipientFingerprintHex: hex(recipientFingerprint),
+      recipientFingerprintWords: words11(recipientFingerprint, 6),
+      grant: sealedParts(grant, grantMessage, grantSig),
+      spaceKey: sealedParts(member, memberMessage, memberSig),
+      spaceDocKeyWrap: hex(spaceDocKeyWrap),
+      spaceNamePadded: hex(spaceNamePadded),
+      spaceNameEnvelope: hex(spaceNameEnvelope),
+      pinsJson,
+      pinsEnvelope: hex(pinsEnvelope),
+    },
+    api: {
+      // one item of POST /api/grants
+      grant: { documentId: docId, recipientId: recipient.userId, sealed: b64(grant.sealed), sig: b64(grantSig) },
+      // one item of "keys" in POST /api/spaces/:id/members (the signer is the caller)
+      spaceKey: { generation, sealed: b64(member.sealed), sig: b64(memberSig) },
+      // DocumentView.spaceKeyWrap and the space's name as GET /api/spaces returns them
+      spaceKeyWrap: b64(spaceDocKeyWrap),
+      spaceName: b64(spaceNameEnvelope),
+      // PUT /api/pins
+      pins: b64(pinsEnvelope),
+    },
+  };
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   writeFileSync(VECTORS_PATH, renderVectors(await buildVectors()));
   console.log(`wrote ${VECTORS_PATH}`);
   writeFileSync(DOCUMENT_VECTORS_PATH, renderVectors(await buildDocumentVectors()));
   console.log(`wrote ${DOCUMENT_VECTORS_PATH}`);
+  writeFileSync(SHARING_VECTORS_PATH, renderVectors(await buildSharingVectors()));
+  console.log(`wrote ${SHARING_VECTORS_PATH}`);
 }

@@ -34,6 +34,8 @@ import { BlobStore } from './storage/blobs.js';
 import { DocumentService } from './services/documents.js';
 import { UploadService } from './services/uploads.js';
 import { AdminService } from './services/admin.js';
+import { DirectoryService } from './services/directory.js';
+import { familyRoutes } from './routes/family.js';
 import { ShareService } from './services/shares.js';
 import { SpaceService } from './services/spaces.js';
 import { shareRoutes } from './routes/shares.js';
@@ -61,6 +63,7 @@ export interface Services {
   uploads: UploadService;
   blobs: BlobStore;
   admin: AdminService;
+  directory: DirectoryService;
   shares: ShareService;
   spaces: SpaceService;
 }
@@ -81,6 +84,7 @@ export function createServices(deps: AppDeps): Services {
     accounts: new AccountService(db, config, crypto, audit, limits),
     registration: new RegistrationService(db, config, crypto, audit),
     sessions: new SessionService(db, audit),
+    directory: new DirectoryService(db),
     shares: new ShareService(db, documents, audit),
     spaces: new SpaceService(db, audit),
   };
@@ -140,6 +144,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
     }),
   );
 
+  // pins are one envelope for a whole family's fingerprints (services/directory.ts: PINS_MAX_B64)
+  app.use('/api/pins', express.json({ limit: '300kb' }));
   // Sharing many documents at once is one request of up to 1,000 grants (about 330 bytes each)
   app.use('/api/grants', express.json({ limit: '512kb' }));
   app.use(express.json({ limit: '64kb' }));
@@ -179,6 +185,7 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use('/', settingsRoutes(services));
   app.use('/', documentRoutes(services));
   app.use('/', uploadRoutes(services, services.blobs, logger));
+  app.use('/', familyRoutes(services));
   app.use('/', shareRoutes(services));
   app.use('/', spaceRoutes(services));
 

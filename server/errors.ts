@@ -11,6 +11,14 @@ export class AppError extends Error {
   ) {
     super(message);
   }
+
+  /** Fields a JSON answer carries besides `error` and `message` (e.g. the version a 409 found). */
+  details: Record<string, unknown> = {};
+
+  withDetails(details: Record<string, unknown>): this {
+    this.details = details;
+    return this;
+  }
 }
 
 export class Validation extends AppError {

@@ -50,6 +50,11 @@ export function openPins(accountKey: Uint8Array, userId: string, envelope: Uint8
   return checkPins(parsed);
 }
 
+/** A JSON object, not null and not a list (a list would pass `typeof === 'object'`). */
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
 function unreadable(): CryptoError {
   return new CryptoError('encoding', 'Your saved fingerprints are not in a format Heirloom can read.');
 }
@@ -58,9 +63,7 @@ function unreadable(): CryptoError {
 function checkPins(x: unknown): Pins {
   if (typeof x !== 'object' || x === null) throw unreadable();
   const p = x as Record<string, unknown>;
-  if (p.v !== 1 || typeof p.users !== 'object' || p.users === null || typeof p.spaces !== 'object' || p.spaces === null) {
-    throw unreadable();
-  }
+  if (Array.isArray(x) || p.v !== 1 || !isRecord(p.users) || !isRecord(p.spaces)) throw unreadable();
   const users: Record<string, Pin> = {};
   for (const [id, raw] of Object.entries(p.users as Record<string, unknown>)) {
     const pin = raw as Record<string, unknown> | null;

@@ -68,19 +68,30 @@ function openSealed(sealed: Uint8Array, myBoxPk: Uint8Array, myBoxSk: Uint8Array
   return key;
 }
 
-function checkSignature(signerSignPk: Uint8Array, sig: Uint8Array, message: () => Uint8Array, what: string): void {
-  if (!safeVerify(signerSignPk, sig, message)) {
+function checkSignature(
+  signerSignPk: Uint8Array,
+  sig: Uint8Array,
+  sealed: Uint8Array,
+  message: (sealed: Uint8Array) => Uint8Array,
+  what: string,
+): void {
+  if (!safeVerify(signerSignPk, sig, sealed, message)) {
     throw new CryptoError('signature', `The signature on this ${what} is not valid: it was not made by the person it claims to come from.`);
   }
 }
 
-/** verify() that answers false for malformed input instead of throwing (the server checks request bodies). */
-function safeVerify(signPk: unknown, sig: unknown, message: () => Uint8Array): boolean {
+/**
+ * verify() that answers false for malformed input instead of throwing (the server checks request bodies).
+ * `sealed` is checked here too: anything but bytes (undefined, a number, an object) would make concatBytes
+ * throw a TypeError instead of answering "not valid".
+ */
+function safeVerify(signPk: unknown, sig: unknown, sealed: unknown, message: (sealed: Uint8Array) => Uint8Array): boolean {
   if (!(signPk instanceof Uint8Array) || signPk.length !== SIGN_PK_BYTES) return false;
   if (!(sig instanceof Uint8Array) || sig.length !== SIGNATURE_BYTES) return false;
+  if (!(sealed instanceof Uint8Array)) return false;
   let m: Uint8Array;
   try {
-    m = message();
+    m = message(sealed);
   } catch (e) {
     if (e instanceof CryptoError) return false;
     throw e;
@@ -99,6 +110,7 @@ export function sealGrant(
   sharerSignSk: Uint8Array,
 ): SignedSeal {
   expectLength(docKey, DOC_KEY_BYTES, 'document key');
+  grantMessage(docId, recipientId, new Uint8Array(0)); // checks the IDs before anything is sealed
   const sealed = sealTo(docKey, recipientBoxPk, 'document key');
   return { sealed, sig: sign(sharerSignSk, grantMessage(docId, recipientId, sealed)) };
 }
@@ -113,7 +125,7 @@ export function openGrant(
   myBoxPk: Uint8Array,
   myBoxSk: Uint8Array,
 ): Uint8Array {
-  checkSignature(sharerSignPk, grant.sig, () => grantMessage(docId, recipientId, grant.sealed), 'shared document');
+  checkSignature(sharerSignPk, grant.sig, grant.sealed, (sealed) => grantMessage(docId, recipientId, sealed), 'shared document');
   const key = openSealed(grant.sealed, myBoxPk, myBoxSk, 'shared document key');
   if (key.length !== DOC_KEY_BYTES) {
     memzero(key);
@@ -124,7 +136,7 @@ export function openGrant(
 
 /** True only for a valid signature by `sharerSignPk` over exactly this grant. Never throws. */
 export function verifyGrantSignature(sharerSignPk: Uint8Array, sig: Uint8Array, docId: string, recipientId: string, sealed: Uint8Array): boolean {
-  return safeVerify(sharerSignPk, sig, () => grantMessage(docId, recipientId, sealed));
+  return safeVerify(sharerSignPk, sig, sealed, (s) => grantMessage(docId, recipientId, s));
 }
 
 // Spaces ---------------------------------------------------------------------------------------------------
@@ -158,7 +170,7 @@ export function openSpaceKey(
   myBoxPk: Uint8Array,
   myBoxSk: Uint8Array,
 ): Uint8Array {
-  checkSignature(signerSignPk, key.sig, () => spaceKeyMessage(spaceId, memberId, g, key.sealed), 'space key');
+  checkSignature(signerSignPk, key.sig, key.sealed, (sealed) => spaceKeyMessage(spaceId, memberId, g, sealed), 'space key');
   const spaceKey = openSealed(key.sealed, myBoxPk, myBoxSk, 'space key');
   if (spaceKey.length !== SPACE_KEY_BYTES) {
     memzero(spaceKey);
@@ -176,7 +188,7 @@ export function verifySpaceKeySignature(
   g: number,
   sealed: Uint8Array,
 ): boolean {
-  return safeVerify(signerSignPk, sig, () => spaceKeyMessage(spaceId, memberId, g, sealed));
+  return safeVerify(signerSignPk, sig, sealed, (s) => spaceKeyMessage(spaceId, memberId, g, s));
 }
 
 function spaceDocAd(docId: string, spaceId: string, g: number): Uint8Array {

@@ -1,6 +1,7 @@
 /**
  * Recomputes docs/test-vectors/keys.json (checkVectors) and checks docs/test-vectors/document.json
- * (checkDocumentVectors) with the crypto core, and reports every difference.
+ * (checkDocumentVectors) with the crypto core, and reports every difference. sharing.json has its own
+ * checker, vector-check-sharing.ts, built from the helpers exported here.
  * Shared by the Node test (test/unit/test-vectors.test.ts) and the browser bundle (test/browser/vectors.ts),
  * so both runtimes run the very same checks (crypto.md principle 5). Takes the parsed JSON; does no I/O.
  * Not re-exported from index.ts: the app has no use for it.
@@ -71,7 +72,7 @@ const REGISTRATION_FIELDS: (keyof Registration)[] = [
 ];
 
 /** Reads a string at a dotted path of the parsed JSON, failing with the file and path in the message. */
-function reader(data: unknown, file = 'keys.json') {
+export function reader(data: unknown, file = 'keys.json') {
   const at = (path: string): unknown => {
     let node: unknown = data;
     for (const key of path.split('.')) {
@@ -90,8 +91,8 @@ function reader(data: unknown, file = 'keys.json') {
   return { at, str, bytes: (path: string) => fromHex(str(path)) };
 }
 
-/** The check helpers both vector files use; each failure is one sentence starting with the field's name. */
-function checker(v: ReturnType<typeof reader>, file: string) {
+/** The check helpers every vector file uses; each failure is one sentence starting with the field's name. */
+export function checker(v: ReturnType<typeof reader>, file: string) {
   const failures: string[] = [];
   let checked = 0;
 
@@ -371,7 +372,7 @@ export async function checkVectors(data: unknown): Promise<VectorReport> {
  * opens again. Metadata and the owner's wrap take a nonce, so those are recomputed byte for byte.
  */
 /** A valid ID that is neither the vector's document nor its user. */
-const OTHER_ID = '00000000-0000-4000-8000-000000000000';
+export const OTHER_ID = '00000000-0000-4000-8000-000000000000';
 
 export async function checkDocumentVectors(data: unknown): Promise<VectorReport> {
   await ready();
@@ -515,7 +516,7 @@ export async function checkDocumentVectors(data: unknown): Promise<VectorReport>
   return report();
 }
 
-function expectCryptoError(fn: () => unknown, code: CryptoError['code']): true | string {
+export function expectCryptoError(fn: () => unknown, code: CryptoError['code']): true | string {
   try {
     fn();
   } catch (e) {

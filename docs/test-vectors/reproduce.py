@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Recomputes every value in keys.json without any Heirloom code: Python's hashlib and PyNaCl (libsodium).
+"""Recomputes every value in keys.json and sharing.json without any Heirloom code: Python's hashlib and
+PyNaCl (libsodium).
 
     pip install pynacl
     python3 reproduce.py [path/to/bip39-english-wordlist]
@@ -132,6 +133,98 @@ def main():
         print("MISMATCH:", ", ".join(failures))
         sys.exit(1)
     print(f"all {len(got) + 4 + len(reg)} values reproduced")
+    sharing(words)
+
+
+def seal(message, recipient_pk, ephemeral_seed):
+    # crypto_box_seal with a fixed ephemeral key pair (libsodium's draws a random one):
+    # ephemeralPk || crypto_box_easy(message, nonce, recipientPk, ephemeralSk), nonce = BLAKE2b-192(ephemeralPk || recipientPk).
+    epk, esk = b.crypto_box_seed_keypair(ephemeral_seed)
+    nonce = hashlib.blake2b(epk + recipient_pk, digest_size=24).digest()
+    return epk, nonce, epk + b.crypto_box_easy(message, nonce, recipient_pk, esk)
+
+
+def pad(data, block):
+    # sodium_pad: 0x80, then zeros up to the next multiple of block (a whole block when already a multiple).
+    data += b"\x80"
+    return data + bytes(-len(data) % block)
+
+
+def sharing(words):
+    v = json.loads((HERE / "sharing.json").read_text())
+    i, o, ad, api = v["inputs"], v["outputs"], v["ad"], v["api"]
+    h = bytes.fromhex
+    g = i["generation"]
+    expected_ad = {
+        "grant": f"heirloom/v1/grant/{i['docId']}/{i['recipient']['userId']}",
+        "spaceKey": f"heirloom/v1/space-key/{i['spaceId']}/{i['recipient']['userId']}/{g}",
+        "spaceDocKey": f"heirloom/v1/doc-key/{i['docId']}/space/{i['spaceId']}/{g}",
+        "spaceName": f"heirloom/v1/space-name/{i['spaceId']}/{g}",
+        "pins": f"heirloom/v1/pins/{i['recipient']['userId']}",
+    }
+    failures = ["ad." + k for k, text in expected_ad.items() if ad[k] != text]
+    got = {}
+
+    s_box_pk, _ = b.crypto_box_seed_keypair(h(i["sharer"]["boxSeed"]))
+    s_sign_pk, s_sign_sk = b.crypto_sign_seed_keypair(h(i["sharer"]["signSeed"]))
+    r_box_pk, r_box_sk = b.crypto_box_seed_keypair(h(i["recipient"]["boxSeed"]))
+    r_sign_pk, _ = b.crypto_sign_seed_keypair(h(i["recipient"]["signSeed"]))
+    got.update(sharerBoxPk=s_box_pk, sharerSignPk=s_sign_pk, recipientBoxPk=r_box_pk, recipientBoxSk=r_box_sk,
+               recipientSignPk=r_sign_pk)
+    got["sharerFingerprintHex"] = hashlib.blake2b(s_sign_pk + s_box_pk, digest_size=32).digest()
+    got["recipientFingerprintHex"] = r_fp = hashlib.blake2b(r_sign_pk + r_box_pk, digest_size=32).digest()
+    if words11(r_fp, 6, words) != o["recipientFingerprintWords"]:
+        failures.append("recipientFingerprintWords")
+
+    # The grant and the member's space key: sealed to the recipient, signed by the sharer.
+    for name, plaintext in (("grant", h(i["docKey"])), ("spaceKey", h(i["spaceKey"]))):
+        epk, nonce, sealed = seal(plaintext, r_box_pk, h(i["ephemeralSeeds"][name]))
+        message = ad[name].encode() + sealed
+        got.update({name + ".ephemeralPk": epk, name + ".nonce": nonce, name + ".sealed": sealed,
+                    name + ".message": message, name + ".sig": b.crypto_sign(message, s_sign_sk)[:64]})
+        # and the other way round, with libsodium's own crypto_box_seal_open and signature check
+        try:
+            b.crypto_sign_open(h(o[name]["sig"]) + h(o[name]["message"]), s_sign_pk)
+        except Exception:
+            failures.append("verify " + name + ".sig")
+        try:
+            if b.crypto_box_seal_open(h(o[name]["sealed"]), r_box_pk, r_box_sk) != plaintext:
+                failures.append("open " + name)
+        except Exception:
+            failures.append("open " + name)
+
+    space_key = h(i["spaceKey"])
+    got["spaceDocKeyWrap"] = envelope(space_key, h(i["docKey"]), ad["spaceDocKey"], h(i["nonces"]["spaceDocKey"]))
+    got["spaceNamePadded"] = padded = pad(i["spaceName"].encode(), 64)
+    got["spaceNameEnvelope"] = envelope(space_key, padded, ad["spaceName"], h(i["nonces"]["spaceName"]))
+    pins_json = json.dumps(i["pins"], separators=(",", ":"), ensure_ascii=False)
+    if pins_json != o["pinsJson"]:
+        failures.append("pinsJson")
+    got["pinsEnvelope"] = envelope(h(i["recipient"]["accountKey"]), pins_json.encode(), ad["pins"], h(i["nonces"]["pins"]))
+
+    def output(name):
+        node = o
+        for part in name.split("."):
+            node = node[part]
+        return node
+
+    failures += [name for name, value in got.items() if value.hex() != output(name)]
+    b64_of = {"grant.sealed": "grant.sealed", "grant.sig": "grant.sig", "spaceKey.sealed": "spaceKey.sealed",
+              "spaceKey.sig": "spaceKey.sig", "spaceKeyWrap": "spaceDocKeyWrap", "spaceName": "spaceNameEnvelope",
+              "pins": "pinsEnvelope"}
+    for path, name in b64_of.items():
+        node = api
+        for part in path.split("."):
+            node = node[part]
+        if node != b64(got[name]):
+            failures.append("api." + path)
+    if open_envelope(space_key, h(o["spaceDocKeyWrap"]), ad["spaceDocKey"]) != h(i["docKey"]):
+        failures.append("open spaceDocKeyWrap")
+
+    if failures:
+        print("MISMATCH in sharing.json:", ", ".join(failures))
+        sys.exit(1)
+    print(f"all {len(got) + len(expected_ad) + 2 + len(b64_of)} sharing values reproduced")
 
 
 if __name__ == "__main__":

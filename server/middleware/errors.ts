@@ -52,7 +52,7 @@ export function errorHandler(logger: Logger) {
     if (res.headersSent) return;
     res.status(appErr.status).set(appErr.headers).set('Cache-Control', 'no-store');
     if (wantsJson(req)) {
-      res.json({ error: appErr.code, message: appErr.message });
+      res.json({ ...appErr.details, error: appErr.code, message: appErr.message });
     } else if (req.get('hx-request')) {
       res.render('partials/error', { message: appErr.message, status: appErr.status });
     } else {

@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { checkVectors, type VectorReport } from '../../client/crypto/vector-check.js';
+import { checkSharingVectors } from '../../client/crypto/vector-check-sharing.js';
 import { launch } from './browser.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,7 +47,8 @@ describe('test vectors in the browser', function () {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
-  it('computes every value of docs/test-vectors/keys.json the same way in Chromium', async () => {
+  /** Loads the bundle into a fresh page and runs one of its checks there. */
+  async function inBrowser(check: 'heirloomCheckVectors' | 'heirloomCheckSharingVectors'): Promise<VectorReport> {
     // The bundle is injected as an inline script, which the app's CSP rightly forbids: only this test lifts it.
     const context = await browser.newContext({ bypassCSP: true });
     try {
@@ -55,18 +57,35 @@ describe('test vectors in the browser', function () {
       page.on('pageerror', (err) => errors.push(err.message));
       await page.goto(`${base}/login`);
       await page.addScriptTag({ path: bundle });
-      const report = await page.evaluate(() =>
-        (window as unknown as { heirloomCheckVectors: () => Promise<VectorReport> }).heirloomCheckVectors(),
+      const report = await page.evaluate(
+        (name) => (window as unknown as Record<string, () => Promise<VectorReport>>)[name]?.(),
+        check,
       );
-      expect(report.failures).to.deep.equal([]);
-      expect(report.ok).to.equal(true);
-      // the very same checks as in Node, none skipped
-      const inNode = await checkVectors(JSON.parse(readFileSync(path.join(root, 'docs/test-vectors/keys.json'), 'utf8')));
-      expect(inNode.checked).to.be.greaterThan(60);
-      expect(report.checked, 'checks that ran in the browser').to.equal(inNode.checked);
       expect(errors).to.deep.equal([]);
+      if (report === undefined) throw new Error(`the bundle does not define window.${check}`);
+      return report;
     } finally {
       await context.close();
     }
+  }
+  const fromDocs = (name: string): unknown => JSON.parse(readFileSync(path.join(root, 'docs/test-vectors', name), 'utf8'));
+
+  it('computes every value of docs/test-vectors/keys.json the same way in Chromium', async () => {
+    const report = await inBrowser('heirloomCheckVectors');
+    expect(report.failures).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+    // the very same checks as in Node, none skipped
+    const inNode = await checkVectors(fromDocs('keys.json'));
+    expect(inNode.checked).to.be.greaterThan(60);
+    expect(report.checked, 'checks that ran in the browser').to.equal(inNode.checked);
+  });
+
+  it('opens the grant and the space key of docs/test-vectors/sharing.json and matches every envelope in Chromium', async () => {
+    const report = await inBrowser('heirloomCheckSharingVectors');
+    expect(report.failures).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+    const inNode = await checkSharingVectors(fromDocs('sharing.json'));
+    expect(inNode.checked).to.be.greaterThan(60);
+    expect(report.checked, 'checks that ran in the browser').to.equal(inNode.checked);
   });
 });
