@@ -65,6 +65,13 @@ async function sharesAnything(db: Db, userId: string): Promise<boolean> {
   return Boolean(r[0]?.yes);
 }
 
+/** The same for a list of the caller's own documents only: no grant to look at (a little quicker). */
+const OWN_VIEW_JSON = `json_object(
+  'id', id, 'ownerId', owner_id, 'size', size, 'meta', meta, 'keyWrap', key_wrap,
+  'createdAt', created_at, 'updatedAt', updated_at, 'deletedAt', deleted_at,
+  'spaceId', space_id, 'spaceGeneration', space_generation, 'spaceKeyWrap', space_key_wrap, 'grant', null
+)`;
+
 const OWN_COLUMNS = `id, owner_id, size, meta, key_wrap, created_at, updated_at, deleted_at, space_id, space_generation, space_key_wrap,
   null as grant_sharer, null as grant_sealed, null as grant_sig, null as grant_at`;
 
@@ -103,27 +110,33 @@ export const documents = {
    * about 15% of the list's time even when the other parts are empty. The trash holds own documents only.
    */
   listJson: async (db: Db, userId: string, trashed: boolean): Promise<Buffer> => {
-    const own = `select ${OWN_COLUMNS} from documents where owner_id = ? and deleted_at is ${trashed ? 'not null' : 'null'} order by created_at desc`;
-    const [rows, bindings] =
-      trashed || !(await sharesAnything(db, userId))
-        ? [own, [userId]]
-        : [
-            `select ${OWN_COLUMNS} from documents where owner_id = ? and deleted_at is null
-             union all
-             select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
-                    d.space_id, d.space_generation, d.space_key_wrap, null, null, null, null
-               from space_members m join documents d on d.space_id = m.space_id
-              where m.user_id = ? and d.deleted_at is null and d.owner_id <> ?
-             union all
-             select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
-                    null, null, null, g.sharer_id, g.sealed, g.sig, g.created_at
-               from grants g join documents d on d.id = g.document_id
-              where g.recipient_id = ? and d.deleted_at is null and d.owner_id <> ?
-                and not exists (select 1 from space_members s where s.space_id = d.space_id and s.user_id = ?)
-             order by created_at desc`,
-            [userId, userId, userId, userId, userId, userId],
-          ];
-    const result = (await db.raw(`select cast(json_group_array(${VIEW_JSON}) as blob) as json from (${rows}) as rows`, bindings)) as { json: Buffer }[];
+    if (trashed || !(await sharesAnything(db, userId))) {
+      const own = `select id, owner_id, size, meta, key_wrap, created_at, updated_at, deleted_at, space_id, space_generation, space_key_wrap
+        from documents where owner_id = ? and deleted_at is ${trashed ? 'not null' : 'null'} order by created_at desc`;
+      const result = (await db.raw(`select cast(json_group_array(${OWN_VIEW_JSON}) as blob) as json from (${own}) as rows`, [userId])) as { json: Buffer }[];
+      return result[0]?.json ?? Buffer.from('[]');
+    }
+    const rows = `select ${OWN_COLUMNS} from documents where owner_id = ? and deleted_at is null
+       union all
+       select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
+              d.space_id, d.space_generation, d.space_key_wrap, null, null, null, null
+         from space_members m join documents d on d.space_id = m.space_id
+        where m.user_id = ? and d.deleted_at is null and d.owner_id <> ?
+       union all
+       select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
+              null, null, null, g.sharer_id, g.sealed, g.sig, g.created_at
+         from grants g join documents d on d.id = g.document_id
+        where g.recipient_id = ? and d.deleted_at is null and d.owner_id <> ?
+          and not exists (select 1 from space_members s where s.space_id = d.space_id and s.user_id = ?)
+       order by created_at desc`;
+    const result = (await db.raw(`select cast(json_group_array(${VIEW_JSON}) as blob) as json from (${rows}) as rows`, [
+      userId,
+      userId,
+      userId,
+      userId,
+      userId,
+      userId,
+    ])) as { json: Buffer }[];
     const row = result[0];
     return row?.json ?? Buffer.from('[]');
   },
