@@ -20,6 +20,7 @@ const controllers: Record<string, () => Promise<PageController>> = {
   settings: () => import('./pages/settings.js'),
   documents: () => import('./pages/documents.js'),
   family: () => import('./pages/family.js'),
+  spaces: () => import('./pages/spaces.js'),
 };
 
 function flash(message: string): void {

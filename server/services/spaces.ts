@@ -199,9 +199,9 @@ export class SpaceService {
 
   /** A new name, sealed under the current generation of the key. */
   async rename(userId: string, rawId: unknown, input: z.infer<typeof renameSpaceSchema>, origin: Origin): Promise<SpaceView> {
-    checkName(input.name);
     const result = await this.db.transaction(async (trx) => {
       const space = await this.managed(trx, userId, rawId);
+      checkName(input.name);
       if (input.generation !== Number(space.generation)) throw staleGeneration(Number(space.generation));
       await spaces.setName(trx, space.id, input.name, input.generation, Date.now());
       return this.get(userId, space.id, trx);
@@ -247,10 +247,10 @@ export class SpaceService {
    * again under it. From the next request on the removed member reads nothing of the space.
    */
   async removeMember(userId: string, rawId: unknown, rawMemberId: unknown, input: z.infer<typeof removeMemberSchema>, origin: Origin): Promise<SpaceView> {
-    checkName(input.name);
     const signer = await signerOf(this.db, userId);
     const { result, removed } = await this.db.transaction(async (trx) => {
       const space = await this.managed(trx, userId, rawId);
+      checkName(input.name);
       if (rawMemberId === userId) {
         throw new Validation('You cannot remove yourself from a space you manage. Ask another manager to do it.', 'cannot_remove_self');
       }

@@ -59,8 +59,8 @@ async function spacePart(db: Db, userId: string, input: NewUpload): Promise<Spac
     throw new Validation('spaceGeneration must be a whole number from 1.', 'bad_metadata');
   }
   const g = Number(input.spaceGeneration);
-  checkKeyWrap(input.spaceKeyWrap, 'The document’s key for the space');
   await checkSpaceWrite(db, userId, id, g);
+  checkKeyWrap(input.spaceKeyWrap, 'The document’s key for the space');
   return { space_id: id, space_generation: g, space_key_wrap: input.spaceKeyWrap };
 }
 

@@ -5,9 +5,11 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember } from '../helpers/client.js';
 import { filler, makeDocument, upload, type TestDocument } from '../helpers/documents.js';
 import { runCli, tempDir } from '../helpers/restore.js';
-import { ready } from '../../client/crypto/index.js';
+import { fingerprint, fromB64, getSodium, grantMessage, ready, sealPins, sign, signSelf, toB64 } from '../../client/crypto/index.js';
 import { BackupService, type BackupResult } from '../../server/services/backup.js';
+import { openDb } from '../../server/db/connection.js';
 import { rescue, RescueError } from '../../scripts/rescue-lib.js';
+import { addMember, asPerson, createSpace, shareDocument, uploadIntoSpace, type Person } from '../helpers/sharing.js';
 
 const MiB = 1024 * 1024;
 
@@ -29,13 +31,15 @@ describe('heirloom-rescue: documents out of a backup with no server', function (
   let otherWords: string;
   let password: string;
   let backup: BackupResult;
-  const scratch = tempDir('rescue');
+  /** made in before(), not when the file loads: a run that skips these tests (--grep) leaves nothing behind */
+  let scratch: ReturnType<typeof tempDir>;
   /** what the folder must hold afterwards: file name → original bytes */
   const expected = new Map<string, Uint8Array>();
   let trashedDoc: TestDocument;
 
   before(async () => {
     await ready();
+    scratch = tempDir('rescue');
     t = await startTestServer({ env: { HEIRLOOM_DEFAULT_QUOTA_MIB: '200' } });
     const rosa = await newMember(t.app, t.services, 'rosa');
     const other = await newMember(t.app, t.services, 'otto');
@@ -195,5 +199,201 @@ describe('heirloom-rescue: documents out of a backup with no server', function (
       expect(r.stderr).to.match(/^heirloom-rescue: These recovery words do not belong to rosa's account/);
       expect(existsSync(out)).to.equal(false);
     });
+  });
+});
+
+describe('heirloom-rescue: documents of the person’s spaces and documents shared with them', function () {
+  this.timeout(300_000);
+  let t: TestServer;
+  let ada: Person & { words: string };
+  let ben: Person & { words: string };
+  let cleo: Person;
+  let backup: BackupResult;
+  let scratch: ReturnType<typeof tempDir>;
+  const bytes = {
+    passport: filler(1_500, 21),
+    adaReturn: filler(2_500, 22),
+    benReturn: filler(3_500, 23),
+    benOld: filler(700, 24),
+    will: filler(4_500, 25),
+    recipe: filler(600, 26),
+    gone: filler(800, 27),
+  };
+  const ids = { will: '', recipe: '' };
+
+  /** Uploads a document of one's own (outside any space); returns its ID. */
+  async function own(p: Person, plaintext: Uint8Array, name: string): Promise<string> {
+    const d = makeDocument(p.keys, p.userId, plaintext, name);
+    expect((await upload(p.client, d)).status).to.equal(204);
+    return d.id;
+  }
+  async function intoSpace(p: Person, spaceId: string, plaintext: Uint8Array, name: string): Promise<string> {
+    const u = await uploadIntoSpace(p, spaceId, plaintext, name);
+    expect(u.res.status, JSON.stringify(u.res.body)).to.be.oneOf([201, 204]);
+    return u.doc.id;
+  }
+  const trash = async (p: Person, id: string) => expect((await p.client.post(`/api/documents/${id}/trash`)).status).to.equal(200);
+
+  before(async () => {
+    await ready();
+    scratch = tempDir('rescue-sharing');
+    t = await startTestServer();
+    const member = async (name: string) => {
+      const m = await newMember(t.app, t.services, name);
+      return { ...asPerson(m.client, m.account.keys, name), words: m.account.recoveryWords };
+    };
+    ada = await member('ada');
+    ben = await member('ben');
+    cleo = await member('cleo');
+
+    await own(ada, bytes.passport, 'passport.pdf');
+    // a name with a slash: the folder's name is made safe like a file's
+    const taxes = await createSpace(ada, 'Taxes / 2026');
+    await addMember(ada, taxes, ben);
+    await intoSpace(ada, taxes, bytes.adaReturn, 'ada-return.pdf');
+    const benReturn = await intoSpace(ben, taxes, bytes.benReturn, 'ben-return.pdf');
+    await trash(ben, await intoSpace(ben, taxes, bytes.benOld, 'old.pdf')); // ben's trash: not ada's to rescue
+
+    ids.will = await own(ben, bytes.will, 'will.pdf');
+    await shareDocument(ben, ids.will, ada);
+    await shareDocument(ben, benReturn, ada); // also in ada's space: written there, once
+    ids.recipe = await own(cleo, bytes.recipe, 'recipe.txt');
+    await shareDocument(cleo, ids.recipe, ada);
+    const gone = await own(cleo, bytes.gone, 'gone.txt');
+    await shareDocument(cleo, gone, ada);
+    await trash(cleo, gone);
+
+    // ada compared cleo's words and marked them verified; she never pinned ben
+    const now = Date.now();
+    const pins = {
+      v: 1 as const,
+      users: { [cleo.userId]: { fp: fingerprint(cleo.keys.signPk, cleo.keys.boxPk).hex, verified: true, seen: now, verifiedAt: now } },
+      spaces: {},
+    };
+    const saved = await ada.client.agent
+      .put('/api/pins')
+      .set('X-CSRF-Token', ada.client.csrf)
+      .set('Accept', 'application/json')
+      .send({ pins: toB64(sealPins(ada.keys.accountKey, ada.userId, pins)), version: 0 });
+    expect(saved.status, JSON.stringify(saved.body)).to.equal(200);
+
+    backup = await new BackupService(t.db, t.services.blobs, { serverKeyFile: t.config.serverKeyFile, appVersion: 'test' }).create({
+      outDir: path.join(scratch.dir, 'backups'),
+    });
+  });
+  after(async () => {
+    await t.close();
+    scratch.remove();
+  });
+
+  const expectTree = (out: string, want: Record<string, Uint8Array>) => {
+    const got = tree(out);
+    expect([...got.keys()].sort()).to.deep.equal(Object.keys(want).sort());
+    for (const [name, b] of Object.entries(want)) expect(Buffer.from(b).equals(got.get(name) as Buffer), name).to.equal(true);
+  };
+
+  it('writes the space’s documents into a folder named after the space and shared ones under “Shared with me/<who shared it>”', async () => {
+    const out = path.join(scratch.dir, 'ada');
+    const s = await rescue({ dataDir: backup.dir, username: 'ada', words: ada.words, outDir: out });
+    expect(s.damaged).to.deep.equal([]);
+    expect(s.notTrusted).to.deep.equal([]);
+    expectTree(out, {
+      'passport.pdf': bytes.passport,
+      'Taxes _ 2026/ada-return.pdf': bytes.adaReturn, // her own, in the space: written once, in the space's folder
+      'Taxes _ 2026/ben-return.pdf': bytes.benReturn,
+      'Shared with me/ben/will.pdf': bytes.will,
+      'Shared with me/cleo/recipe.txt': bytes.recipe,
+    });
+    expect(s).to.include({ documents: 5, own: 2, space: 1, shared: 2 });
+    // ben's key was used as the database holds it (never pinned), and the summary says so; cleo was verified
+    expect(s).to.include({ unverified: 1 });
+    expect(s.unverifiedPeople).to.deep.equal(['ben']);
+    expect(s.rescued.find((d) => d.id === ids.will)).to.include({ from: 'shared', by: 'ben', file: 'Shared with me/ben/will.pdf' });
+    expect(s.rescued.find((d) => d.file === 'Taxes _ 2026/ben-return.pdf')).to.include({ from: 'space', by: 'ben' });
+  });
+
+  it('opens a space with a key another member sealed, and keeps the person’s own trash as before', async () => {
+    const out = path.join(scratch.dir, 'ben');
+    const s = await rescue({ dataDir: backup.dir, username: 'ben', words: ben.words, outDir: out });
+    expect(s.damaged).to.deep.equal([]);
+    expectTree(out, {
+      'will.pdf': bytes.will,
+      'Trash/old.pdf': bytes.benOld,
+      'Taxes _ 2026/ben-return.pdf': bytes.benReturn,
+      'Taxes _ 2026/ada-return.pdf': bytes.adaReturn, // through ben's space key, sealed and signed by ada
+    });
+    expect(s).to.include({ documents: 4, own: 3, space: 1, shared: 0, unverified: 1 });
+    expect(s.unverifiedPeople).to.deep.equal(['ada']);
+  });
+
+  it('skips and names a shared document whose sharer’s key was changed after it was pinned, or does not carry its own signature', async () => {
+    const copy = tempDir('rescue-changed-key');
+    try {
+      const { cpSync } = await import('node:fs');
+      cpSync(backup.dir, copy.dir, { recursive: true });
+      // a malicious server: new keys for cleo, self-signed by a key it made up, and cleo's grant signed again
+      // with it (so only ada's pin can tell); ben's self-signature spoiled
+      const sodium = getSodium();
+      const box = sodium.crypto_box_keypair();
+      const sig = sodium.crypto_sign_keypair();
+      const db = openDb(path.join(copy.dir, 'heirloom.sqlite'));
+      try {
+        const row = (await db('users').where({ id: cleo.userId }).first('recovery_auth_pk')) as { recovery_auth_pk: string };
+        const selfSignature = signSelf(sig.privateKey, cleo.userId, box.publicKey, sig.publicKey, fromB64(row.recovery_auth_pk));
+        await db('users')
+          .where({ id: cleo.userId })
+          .update({ box_pk: toB64(box.publicKey), sign_pk: toB64(sig.publicKey), self_signature: toB64(selfSignature) });
+        const grant = { document_id: ids.recipe, recipient_id: ada.userId };
+        const sealed = fromB64(((await db('grants').where(grant).first('sealed')) as { sealed: string }).sealed);
+        await db('grants').where(grant).update({ sig: toB64(sign(sig.privateKey, grantMessage(ids.recipe, ada.userId, sealed))) });
+        const benSig = fromB64(((await db('users').where({ id: ben.userId }).first('self_signature')) as { self_signature: string }).self_signature);
+        benSig[0] = (benSig[0] ?? 0) ^ 1;
+        await db('users').where({ id: ben.userId }).update({ self_signature: toB64(benSig) });
+      } finally {
+        await db.destroy();
+      }
+
+      const out = path.join(scratch.dir, 'changed');
+      const r = await runCli('rescue', ['--data', copy.dir, '--username', 'ada', '--words', ada.words, '--out', out]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stdout).to.include(`NOT TRUSTED  a document shared by cleo: cleo’s key in this database is not the one you pinned for them`);
+      expect(r.stdout).to.match(new RegExp(`a document shared by cleo \\[${ids.recipe}\\]: not trusted: cleo’s key .* was changed after you saw it`));
+      expect(r.stdout).to.match(new RegExp(`a document shared by ben \\[${ids.will}\\]: not trusted: ben’s keys in this database do not carry their own valid signature`));
+      expect(r.stdout).to.match(/2 documents were not trusted and skipped/);
+      // nothing of theirs was opened; everything else came out
+      expectTree(out, {
+        'passport.pdf': bytes.passport,
+        'Taxes _ 2026/ada-return.pdf': bytes.adaReturn,
+        'Taxes _ 2026/ben-return.pdf': bytes.benReturn,
+      });
+    } finally {
+      copy.remove();
+    }
+  });
+
+  it('names a space’s folder after its ID when the space’s name does not open', async () => {
+    const copy = tempDir('rescue-space-name');
+    try {
+      const { cpSync } = await import('node:fs');
+      cpSync(backup.dir, copy.dir, { recursive: true });
+      const db = openDb(path.join(copy.dir, 'heirloom.sqlite'));
+      let spaceId: string;
+      try {
+        const space = (await db('spaces').first('id', 'name')) as { id: string; name: string };
+        spaceId = space.id;
+        const name = fromB64(space.name);
+        name[name.length - 1] = (name[name.length - 1] ?? 0) ^ 1;
+        await db('spaces').where({ id: space.id }).update({ name: toB64(name) });
+      } finally {
+        await db.destroy();
+      }
+      const out = path.join(scratch.dir, 'space-name');
+      const s = await rescue({ dataDir: copy.dir, username: 'ben', words: ben.words, outDir: out });
+      expect(s.damaged).to.deep.equal([]);
+      const folder = `Space ${spaceId.slice(0, 8)}`;
+      expect([...tree(out).keys()].sort()).to.deep.equal([`${folder}/ada-return.pdf`, `${folder}/ben-return.pdf`, 'Trash/old.pdf', 'will.pdf']);
+    } finally {
+      copy.remove();
+    }
   });
 });

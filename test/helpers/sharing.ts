@@ -109,7 +109,10 @@ interface SpaceViewBody {
   name: string;
   nameGeneration: number;
   generation: number;
-  members: { userId: string; role: string }[];
+  role: 'manager' | 'member';
+  createdBy: string | null;
+  createdAt: number;
+  members: { userId: string; username: string; role: string; addedBy: string | null; addedAt: number }[];
   keys: { generation: number; sealed: string; sig: string; signerId: string }[];
 }
 
