@@ -159,10 +159,11 @@ export class DocumentPanel {
     d.dataset.docOwn = String(r.own);
   }
 
-  /** "Shared by Ada on 3 May 2026", "In Taxes · added by Bob": how this document reached the person. */
+  /** "Shared with you by Ada on 3 May 2026.", "In Taxes · added by Bob.": how this document reached the person. */
   #originText(r: DocRecord): string {
-    if (r.sharedBy && r.view.grant) return `Shared with you by ${r.sharedBy} on ${formatDateTime(r.view.grant.createdAt)}.`;
-    return originLine(r);
+    const how = r.sharedBy && r.view.grant ? `Shared with you by ${r.sharedBy} on ${formatDateTime(r.view.grant.createdAt)}.` : originLine(r);
+    // others' documents: say why there is nothing to rename or delete here
+    return r.own || !r.addedBy ? how : `${how.replace(/\.$/, '')}. Only ${r.addedBy} can rename, share or delete it.`;
   }
 
   #setState(state: 'idle' | 'loading' | 'ready' | 'damaged' | 'error' | 'untrusted'): void {

@@ -67,6 +67,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     expect(await ada.page.textContent('[data-share-done]')).to.equal('Shared “where-the-will-is.txt” with bob.');
     await ada.page.click('[data-share-dialog] [data-share-cancel]');
     await ada.page.waitForSelector(`dialog[data-doc-panel] [data-access-row="${bob.api.userId}"]`);
+    await ada.page.screenshot({ path: '/tmp/s9-docs-who-has-access.png' });
 
     // bob: under "Shared with me", with ada's name; he can read it but not change, trash or share it
     await openDocuments(bob.page, base);
@@ -74,6 +75,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     expect(await bob.page.textContent(`${docRow(id)} [data-doc-origin]`)).to.equal('Shared by ada');
     expect(await previewText(bob.page, id)).to.equal(text);
     expect(await bob.page.textContent('dialog[data-doc-panel] [data-doc-origin]')).to.match(/^Shared with you by ada on /);
+    await bob.page.screenshot({ path: '/tmp/s9-docs-shared-with-me.png' });
     for (const part of ['[data-doc-edit]', '[data-doc-foot]', '[data-doc-sharing]']) {
       expect(await bob.page.isHidden(`dialog[data-doc-panel] ${part}`), part).to.equal(true);
     }
