@@ -8,11 +8,13 @@ import {
   memzero,
   openDocMeta,
   openOwnDocMetas,
+  openSpaceDocMetas,
   sealDocMeta,
   toB64,
   unwrapDocKeyForOwner,
   type DocMeta,
   type OwnerDocEnvelopes,
+  type SpaceDocEnvelopes,
 } from '../crypto/index.js';
 import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
@@ -156,6 +158,28 @@ export function decryptAll(
     records[i] = recordOf(view, meta === undefined || meta instanceof CryptoError ? null : meta, view.spaceId || view.ownerId !== userId ? origin(view) : OWN);
   }
   return { records, ms: performance.now() - start };
+}
+
+/**
+ * Opens the documents others added to this person's spaces in one batch, like the own ones (the space keys
+ * were opened, their signatures checked, when the keyring loaded). `spaceKey` gives a held key or null. A
+ * document that does not open this way is handed back in `rest`, for decryptOthers to open or to say why not.
+ */
+export function decryptInSpaces(
+  views: DocumentView[],
+  spaceKey: (spaceId: string, g: number) => Uint8Array | null,
+  origin: (view: DocumentView) => Origin,
+): { records: DocRecord[]; rest: DocumentView[] } {
+  const metas = openSpaceDocMetas(spaceKey, views as SpaceDocEnvelopes[]);
+  const records: DocRecord[] = [];
+  const rest: DocumentView[] = [];
+  for (let i = 0; i < views.length; i++) {
+    const view = views[i] as DocumentView;
+    const meta = metas[i];
+    if (meta === undefined || meta instanceof CryptoError) rest.push(view);
+    else records.push(recordOf(view, meta, origin(view)));
+  }
+  return { records, rest };
 }
 
 /**

@@ -56,6 +56,20 @@ export class Sharing {
     return this.keyring.space(id);
   }
 
+  /** The key of generation g of one of this person's spaces, or null when they do not hold it. */
+  spaceKey(spaceId: string, g: number): Uint8Array | null {
+    try {
+      return this.space(spaceId)?.keyOf(g) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Documents others added to this person's spaces, which open with a space key the keyring holds. */
+  inOpenSpace(view: DocumentView): boolean {
+    return Boolean(view.spaceId && view.spaceKeyWrap && view.spaceGeneration && this.space(view.spaceId));
+  }
+
   /** How this person reaches a document, for its row and its panel. */
   origin(view: DocumentView): Origin {
     const own = view.ownerId === this.userId;
