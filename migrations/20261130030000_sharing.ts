@@ -11,6 +11,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text('sealed').notNullable(); // crypto_box_seal(docKey, recipientBoxPk), b64
     t.text('sig').notNullable(); // the sharer's signature over AD("grant",docId,recipientId) || sealed, b64
     t.bigInteger('created_at').notNullable();
+    // once the recipient's browser has checked and opened the grant: the document key wrapped under the
+    // recipient's own account key, AEAD(accountKey, docKey, AD("doc-key",docId,recipientId)), b64; null before
+    t.text('recipient_wrap').nullable();
     t.primary(['document_id', 'recipient_id']);
     // "shared with me" in the documents list
     t.index(['recipient_id']);

@@ -147,7 +147,8 @@ export function createApp(deps: AppDeps): { app: Express; services: Services } {
 
   // pins are one envelope for a whole family's fingerprints (services/directory.ts: PINS_MAX_B64)
   app.use('/api/pins', express.json({ limit: '300kb' }));
-  // Sharing many documents at once is one request of up to 1,000 grants (about 330 bytes each)
+  // Sharing many documents at once is one request of up to 1,000 grants (about 330 bytes each); the same
+  // limit covers /api/grants/accept (up to 1,000 wraps of about 160 bytes each)
   app.use('/api/grants', express.json({ limit: '512kb' }));
   app.use(express.json({ limit: '64kb' }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));

@@ -30,6 +30,7 @@ import {
   unwrapDocKeyForOwner,
   type DocMeta,
 } from './document.js';
+import { unwrapDocKeyForSpace } from './sharing.js';
 import { getSodium } from './sodium.js';
 import { sodiumModule, type WasmHeap } from './wasm.js';
 
@@ -126,23 +127,109 @@ function openOne(accountKey: Uint8Array, userId: string, doc: OwnerDocEnvelopes)
  * (AD "doc-key", id, userId), KDF derives the metadata key and AEAD opens the padded JSON (AD "doc-meta",
  * id). Returns, in the same order, each document's metadata or the CryptoError the single-document
  * functions give for it; one bad document never stops the others.
+ *
+ * The same holds for a document shared with `userId` whose grant they accepted: its wrap has exactly this
+ * form, with `userId` the reader's ID (docs/format.md "Accepted grants").
  */
 export function openOwnDocMetas(
   accountKey: Uint8Array,
   userId: string,
   docs: readonly OwnerDocEnvelopes[],
 ): (DocMeta | CryptoError)[] {
+  const single = (i: number) => openOne(accountKey, userId, docs[i] as OwnerDocEnvelopes);
+  if (!(accountKey instanceof Uint8Array) || accountKey.length !== AEAD_KEY_BYTES || !isUuid(userId)) {
+    return docs.map((_, i) => single(i));
+  }
+  // one key and one associated data for all: the scratch area gets them once
+  const wrapKey = { key: accountKey, keyAd: ad('doc-key', SOME_UUID, userId) };
+  return openBatch(docs, (d) => (typeof d.keyWrap === 'string' ? { ...wrapKey, wrap: d.keyWrap } : null), single);
+}
+
+/** A document of a space as its members receive it, in URL-safe base64 as the server sends it. */
+export interface SpaceDocEnvelopes {
+  id: string;
+  spaceId: string;
+  spaceGeneration: number;
+  spaceKeyWrap: string;
+  meta: string;
+}
+
+/**
+ * Opens the metadata of documents in spaces: for each, the space key of its generation (from `spaceKey`,
+ * null when not held) opens the document key (AD "doc-key", id, "space", spaceId, g), then the metadata as
+ * for own documents. Each result is exactly that of
+ * `openDocMeta(unwrapDocKeyForSpace(spaceKey, fromB64(spaceKeyWrap), id, spaceId, g), id, fromB64(meta))`,
+ * or its CryptoError; a document whose space key is not held gets a CryptoError of kind `params`.
+ */
+export function openSpaceDocMetas(
+  spaceKey: (spaceId: string, g: number) => Uint8Array | null,
+  docs: readonly SpaceDocEnvelopes[],
+): (DocMeta | CryptoError)[] {
+  const keys = new Map<string, { key: Uint8Array; keyAd: Uint8Array } | null>();
+  const keyOf = (d: SpaceDocEnvelopes) => {
+    const name = `${d.spaceId}/${d.spaceGeneration}`;
+    let k = keys.get(name);
+    if (k === undefined) {
+      const key = isUuid(d.spaceId) && Number.isSafeInteger(d.spaceGeneration) && d.spaceGeneration >= 1 ? spaceKey(d.spaceId, d.spaceGeneration) : null;
+      k = key && key.length === AEAD_KEY_BYTES ? { key, keyAd: ad('doc-key', SOME_UUID, 'space', d.spaceId, String(d.spaceGeneration)) } : null;
+      keys.set(name, k);
+    }
+    return k;
+  };
+  const single = (i: number): DocMeta | CryptoError => {
+    const d = docs[i] as SpaceDocEnvelopes;
+    try {
+      const key = spaceKey(d.spaceId, d.spaceGeneration);
+      if (!key) return new CryptoError('params', 'You do not hold the key this document of the space was added with.');
+      const docKey = unwrapDocKeyForSpace(key, fromB64(d.spaceKeyWrap), d.id, d.spaceId, d.spaceGeneration);
+      try {
+        return openDocMeta(docKey, d.id, fromB64(d.meta));
+      } finally {
+        getSodium().memzero(docKey);
+      }
+    } catch (e) {
+      if (e instanceof CryptoError) return e;
+      throw e;
+    }
+  };
+  return openBatch(
+    docs,
+    (d) => {
+      const k = typeof d.spaceKeyWrap === 'string' ? keyOf(d) : null;
+      return k ? { ...k, wrap: d.spaceKeyWrap } : null;
+    },
+    single,
+  );
+}
+
+/** How one document's key is wrapped: the key that opens the wrap, and the wrap's associated data around SOME_UUID. */
+interface WrapOf {
+  key: Uint8Array;
+  keyAd: Uint8Array;
+  wrap: string;
+}
+
+/**
+ * The batch itself: for each document, its wrap (or null: the single path answers) opens its key under
+ * `wrapOf(doc).key`, then its metadata opens. Anything that does not open exactly goes to `single(i)`.
+ */
+function openBatch<D extends { id: string; meta: string }>(
+  docs: readonly D[],
+  wrapOf: (doc: D) => WrapOf | null,
+  single: (i: number) => DocMeta | CryptoError,
+): (DocMeta | CryptoError)[] {
   const out = new Array<DocMeta | CryptoError>(docs.length);
   const lib = sodiumModule<SodiumModule>(NEEDED);
   let maxMetaText = 0;
   for (const d of docs) if (typeof d.meta === 'string' && d.meta.length > maxMetaText) maxMetaText = d.meta.length;
-  if (lib === null || !(accountKey instanceof Uint8Array) || accountKey.length !== AEAD_KEY_BYTES || !isUuid(userId) || maxMetaText === 0) {
-    for (let i = 0; i < docs.length; i++) out[i] = openOne(accountKey, userId, docs[i] as OwnerDocEnvelopes);
+  if (lib === null || maxMetaText === 0) {
+    for (let i = 0; i < docs.length; i++) out[i] = single(i);
     return out;
   }
 
-  const keyAd = ad('doc-key', SOME_UUID, userId);
-  const keyAdIdAt = keyAd.length - UUID_LENGTH - 1 - UUID_LENGTH;
+  // the document ID comes first in every key wrap's associated data: heirloom/v1/doc-key/<docId>/...
+  const keyAdIdAt = ad('doc-key').length + 1;
+  const maxKeyAd = ad('doc-key', SOME_UUID, 'space', SOME_UUID, String(Number.MAX_SAFE_INTEGER)).length;
   const metaAd = ad('doc-meta', SOME_UUID);
   const metaAdIdAt = metaAd.length - UUID_LENGTH;
   const ctx = utf8(`${META_CTX}\0`);
@@ -150,13 +237,13 @@ export function openOwnDocMetas(
   const maxMeta = Math.ceil((maxMetaText * 3) / 4);
 
   // One scratch area, wiped before it is freed. Offsets from its start:
-  const accountKeyAt = 0;
-  const docKeyAt = accountKeyAt + AEAD_KEY_BYTES;
+  const wrapKeyAt = 0;
+  const docKeyAt = wrapKeyAt + AEAD_KEY_BYTES;
   const metaKeyAt = docKeyAt + DOC_KEY_BYTES;
   const lengthAt = metaKeyAt + AEAD_KEY_BYTES; // a size_t written by libsodium
   const ctxAt = lengthAt + 8;
   const keyAdAt = ctxAt + ctx.length;
-  const metaAdAt = keyAdAt + keyAd.length;
+  const metaAdAt = keyAdAt + maxKeyAd;
   const wrapAt = metaAdAt + metaAd.length;
   const metaAt = wrapAt + KEY_WRAP_BYTES;
   const plainAt = metaAt + maxMeta;
@@ -166,28 +253,38 @@ export function openOwnDocMetas(
   if (base === 0) throw new Error('There is not enough memory to open the documents’ details.');
   try {
     let heap = lib.HEAPU8;
-    heap.set(accountKey, base + accountKeyAt);
     heap.set(ctx, base + ctxAt);
-    heap.set(keyAd, base + keyAdAt);
     heap.set(metaAd, base + metaAdAt);
+    // the key and associated data now in the scratch area: copied again only when a document needs others
+    let keyNow: Uint8Array | null = null;
+    let keyAdNow: Uint8Array | null = null;
     for (let i = 0; i < docs.length; i++) {
-      const doc = docs[i] as OwnerDocEnvelopes;
-      const { id, keyWrap, meta } = doc;
+      const doc = docs[i] as D;
+      const { id, meta } = doc;
       // the view is replaced if the module's memory grows; nothing here allocates, but looking costs nothing
       heap = lib.HEAPU8;
       let opened: DocMeta | null = null;
-      if (isUuid(id) && typeof keyWrap === 'string' && keyWrap.length === keyWrapText && typeof meta === 'string') {
+      const w = isUuid(id) && typeof meta === 'string' ? wrapOf(doc) : null;
+      if (w && w.wrap.length === keyWrapText && w.keyAd.length <= maxKeyAd) {
+        if (w.key !== keyNow) {
+          heap.set(w.key, base + wrapKeyAt);
+          keyNow = w.key;
+        }
+        if (w.keyAd !== keyAdNow) {
+          heap.set(w.keyAd, base + keyAdAt);
+          keyAdNow = w.keyAd;
+        }
         for (let j = 0; j < UUID_LENGTH; j++) {
           const c = id.charCodeAt(j);
           heap[base + keyAdAt + keyAdIdAt + j] = c;
           heap[base + metaAdAt + metaAdIdAt + j] = c;
         }
         const metaLength = decodeB64Into(meta, heap, base + metaAt, maxMeta);
-        if (decodeB64Into(keyWrap, heap, base + wrapAt, KEY_WRAP_BYTES) === KEY_WRAP_BYTES && metaLength > 0) {
-          opened = openInHeap(lib, base, metaLength);
+        if (decodeB64Into(w.wrap, heap, base + wrapAt, KEY_WRAP_BYTES) === KEY_WRAP_BYTES && metaLength > 0) {
+          opened = openInHeap(lib, base, metaLength, w.keyAd.length);
         }
       }
-      out[i] = opened ?? openOne(accountKey, userId, doc);
+      out[i] = opened ?? single(i);
     }
   } finally {
     lib.HEAPU8.fill(0, base, base + size);
@@ -195,15 +292,15 @@ export function openOwnDocMetas(
   }
   return out;
 
-  /** The document now in the scratch area, or null when anything fails (the caller then asks openOne). */
-  function openInHeap(m: SodiumModule, at: number, metaLength: number): DocMeta | null {
+  /** The document now in the scratch area, or null when anything fails (the caller then asks `single`). */
+  function openInHeap(m: SodiumModule, at: number, metaLength: number, keyAdLength: number): DocMeta | null {
     const heap = m.HEAPU8;
     if (heap[at + wrapAt] !== AEAD_VERSION || metaLength <= AEAD_OVERHEAD || heap[at + metaAt] !== AEAD_VERSION) return null;
     const n = AEAD_NONCE_BYTES;
-    // AEAD(accountKey, docKey, AD("doc-key", id, userId)): 0x01 ‖ nonce ‖ ciphertext and tag
+    // AEAD(wrapKey, docKey, AD("doc-key", id, ...)): 0x01 ‖ nonce ‖ ciphertext and tag
     const wrapCt = KEY_WRAP_BYTES - 1 - n;
     const keyOk = m._crypto_aead_xchacha20poly1305_ietf_decrypt(
-      at + docKeyAt, 0, 0, at + wrapAt + 1 + n, wrapCt, 0, at + keyAdAt, keyAd.length, 0, at + wrapAt + 1, at + accountKeyAt,
+      at + docKeyAt, 0, 0, at + wrapAt + 1 + n, wrapCt, 0, at + keyAdAt, keyAdLength, 0, at + wrapAt + 1, at + wrapKeyAt,
     );
     if (keyOk !== 0) return null;
     // KDF(docKey, 1, "HLDOCKEY")

@@ -8,11 +8,13 @@ import {
   memzero,
   openDocMeta,
   openOwnDocMetas,
+  openSpaceDocMetas,
   sealDocMeta,
   toB64,
   unwrapDocKeyForOwner,
   type DocMeta,
   type OwnerDocEnvelopes,
+  type SpaceDocEnvelopes,
 } from '../crypto/index.js';
 import { kindOf, typeLabel, type Kind } from './documents-format.js';
 
@@ -40,6 +42,8 @@ export interface Origin {
 }
 
 export const OWN: Origin = { own: true, sharedBy: null, addedBy: null, spaceName: null, problem: null };
+/** Someone else's document before the family's keys have loaded: who shared or added it is not known yet. */
+export const NOT_OWN: Origin = { own: false, sharedBy: null, addedBy: null, spaceName: null, problem: null };
 
 /** One row of the list: the view plus its opened metadata (null when it did not open). */
 export interface DocRecord extends Origin {
@@ -84,6 +88,14 @@ export function isOwn(view: DocumentView, userId: string): boolean {
   return view.ownerId === userId && typeof view.keyWrap === 'string';
 }
 
+/**
+ * A document whose key this person holds under their own account key: their own, or one shared with them
+ * whose grant their browser has accepted (docs/api.md "Sharing documents"). These open in one batch.
+ */
+export function hasOwnWrap(view: DocumentView): view is DocumentView & { keyWrap: string } {
+  return typeof view.keyWrap === 'string';
+}
+
 /** The documents the server put in the page's data island (views/pages/documents/index.ejs). */
 export function readDataIsland(): DocumentView[] {
   const el = document.getElementById('documents-data');
@@ -125,16 +137,17 @@ export function recordOf(view: DocumentView, meta: DocMeta | null, origin: Origi
 }
 
 /**
- * Opens every own document's metadata in one synchronous pass through the crypto core's batch (one
- * scratch area on libsodium's heap for the whole list instead of several small copies per document). A
- * document whose envelopes do not open (damaged, or not this person's) becomes a row that says so instead
- * of breaking the list. `origin` names the space of own documents that are in one.
+ * Opens the metadata of every document whose key is wrapped under the account key (own ones, and shared ones
+ * this browser accepted) in one synchronous pass through the crypto core's batch (one scratch area on
+ * libsodium's heap for the whole list instead of several small copies per document). A document whose
+ * envelopes do not open (damaged, or not this person's) becomes a row that says so instead of breaking the
+ * list. `origin` says whose each document is and names the space of those in one.
  */
 export function decryptAll(
   views: DocumentView[],
   accountKey: Uint8Array,
   userId: string,
-  origin: (view: DocumentView) => Origin = () => OWN,
+  origin: (view: DocumentView) => Origin = (view) => (view.ownerId === userId ? OWN : NOT_OWN),
 ): { records: DocRecord[]; ms: number } {
   const start = performance.now();
   const metas = openOwnDocMetas(accountKey, userId, views as OwnerDocEnvelopes[]);
@@ -142,9 +155,31 @@ export function decryptAll(
   for (let i = 0; i < views.length; i++) {
     const view = views[i] as DocumentView;
     const meta = metas[i];
-    records[i] = recordOf(view, meta === undefined || meta instanceof CryptoError ? null : meta, view.spaceId ? origin(view) : OWN);
+    records[i] = recordOf(view, meta === undefined || meta instanceof CryptoError ? null : meta, view.spaceId || view.ownerId !== userId ? origin(view) : OWN);
   }
   return { records, ms: performance.now() - start };
+}
+
+/**
+ * Opens the documents others added to this person's spaces in one batch, like the own ones (the space keys
+ * were opened, their signatures checked, when the keyring loaded). `spaceKey` gives a held key or null. A
+ * document that does not open this way is handed back in `rest`, for decryptOthers to open or to say why not.
+ */
+export function decryptInSpaces(
+  views: DocumentView[],
+  spaceKey: (spaceId: string, g: number) => Uint8Array | null,
+  origin: (view: DocumentView) => Origin,
+): { records: DocRecord[]; rest: DocumentView[] } {
+  const metas = openSpaceDocMetas(spaceKey, views as SpaceDocEnvelopes[]);
+  const records: DocRecord[] = [];
+  const rest: DocumentView[] = [];
+  for (let i = 0; i < views.length; i++) {
+    const view = views[i] as DocumentView;
+    const meta = metas[i];
+    if (meta === undefined || meta instanceof CryptoError) rest.push(view);
+    else records.push(recordOf(view, meta, origin(view)));
+  }
+  return { records, rest };
 }
 
 /**
@@ -156,6 +191,8 @@ export function decryptOthers(
   views: DocumentView[],
   docKey: (view: DocumentView) => Uint8Array,
   origin: (view: DocumentView) => Origin,
+  /** called with each key whose document's metadata opened, before the key is wiped */
+  opened?: (view: DocumentView, key: Uint8Array) => void,
 ): { records: DocRecord[]; ms: number } {
   const start = performance.now();
   const records = views.map((view) => {
@@ -167,7 +204,9 @@ export function decryptOthers(
       return recordOf(view, null, { ...from, problem: problemOf(err) });
     }
     try {
-      return recordOf(view, openDocMeta(key, view.id, fromB64(view.meta)), from);
+      const record = recordOf(view, openDocMeta(key, view.id, fromB64(view.meta)), from);
+      opened?.(view, key);
+      return record;
     } catch {
       return recordOf(view, null, from);
     } finally {

@@ -4,12 +4,16 @@
  * what was shared with them (keyring.ts). Both load after unlock, while the person's own documents open;
  * the own documents never wait for them.
  */
-import type { UnlockedKeys } from '../crypto/index.js';
+import { toB64, wrapDocKeyForOwner, type UnlockedKeys } from '../crypto/index.js';
+import { api } from './api.js';
 import type { DocumentView, Origin } from './documents-model.js';
 import { Keyring, type OpenSpace } from './keyring.js';
 import { Trust, TrustError } from './trust.js';
 
 export type { OpenSpace };
+
+/** How many accepted grants one request carries (the server's limit, docs/api.md "Sharing documents"). */
+const ACCEPT_BATCH = 1000;
 
 export class Sharing {
   private constructor(
@@ -50,6 +54,20 @@ export class Sharing {
 
   space(id: string): OpenSpace | undefined {
     return this.keyring.space(id);
+  }
+
+  /** The key of generation g of one of this person's spaces, or null when they do not hold it. */
+  spaceKey(spaceId: string, g: number): Uint8Array | null {
+    try {
+      return this.space(spaceId)?.keyOf(g) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Documents others added to this person's spaces, which open with a space key the keyring holds. */
+  inOpenSpace(view: DocumentView): boolean {
+    return Boolean(view.spaceId && view.spaceKeyWrap && view.spaceGeneration && this.space(view.spaceId));
   }
 
   /** How this person reaches a document, for its row and its panel. */
@@ -95,4 +113,30 @@ export function spaceName(space: OpenSpace | undefined): string {
 /** How others' documents are described before (or without) the family's keys: nothing can be opened yet. */
 export function originWithout(view: DocumentView, userId: string, problem: string): Origin {
   return { own: view.ownerId === userId, sharedBy: null, addedBy: null, spaceName: null, problem };
+}
+
+/**
+ * A grant whose sharer's signature the keyring has just checked against the pinned key, and whose key opened
+ * this document's metadata: the key wrapped under this person's own account key, exactly as an owner keeps
+ * theirs (with this reader's ID in the associated data). Only a view that reached its key through its grant
+ * qualifies: no wrap of its own yet, and not in a space (a space's key says nothing about a grant).
+ */
+export function acceptedWrap(view: DocumentView, key: Uint8Array, keys: UnlockedKeys, userId: string): { documentId: string; keyWrap: string } | null {
+  if (!view.grant || view.spaceId || view.keyWrap !== null || view.ownerId === userId) return null;
+  return { documentId: view.id, keyWrap: toB64(wrapDocKeyForOwner(keys.accountKey, key, view.id, userId)) };
+}
+
+/**
+ * Hands the server this person's own wraps of grants just checked (POST /api/grants/accept), so the next
+ * load opens them with their own documents in one batch. In the background, quietly: if it fails, the next
+ * load simply opens them the slow way again and tries once more.
+ */
+export async function acceptGrants(accepted: { documentId: string; keyWrap: string }[]): Promise<void> {
+  for (let i = 0; i < accepted.length; i += ACCEPT_BATCH) {
+    try {
+      await api('POST', '/api/grants/accept', { accepted: accepted.slice(i, i + ACCEPT_BATCH) });
+    } catch {
+      // nothing to tell the person: their documents are open; only the next load is slower
+    }
+  }
 }

@@ -2,8 +2,10 @@
  * Documents page (/documents and /documents?view=trash; flows.md "Documents", "Family, sharing and
  * spaces"). The server sends every document this person can read still encrypted in a JSON data island:
  * their own, those in their spaces and those shared with them. Once the vault is unlocked this page opens
- * the person's own names, types and tags in one pass and renders the list; meanwhile it loads the family's
- * keys (documents-sharing.ts), then opens the others' documents one by one. Again after every unlock.
+ * the person's own names, types and tags in one pass (with those of shared documents accepted earlier: their
+ * keys are wrapped under the account key too) and renders the list; meanwhile it loads the family's keys
+ * (documents-sharing.ts), then opens the others' documents one by one, and accepts the grants it opened and
+ * checked so that the next load opens them in the batch. Again after every unlock.
  * Uploads, the document panel, sharing, the place switcher and the trash live in their own modules
  * (documents-*.ts).
  */
@@ -15,10 +17,11 @@ import { DocumentList, PAGE } from './documents-list.js';
 import {
   OWN,
   decryptAll,
+  decryptInSpaces,
   decryptOthers,
   docKeyOf,
+  hasOwnWrap,
   isDocumentView,
-  isOwn,
   readDataIsland,
   recordOf,
   type DocRecord,
@@ -26,7 +29,7 @@ import {
 } from './documents-model.js';
 import { Places } from './documents-places.js';
 import { ShareDialog } from './documents-share.js';
-import { Sharing, originWithout } from './documents-sharing.js';
+import { Sharing, acceptGrants, acceptedWrap, originWithout } from './documents-sharing.js';
 import { DocumentPanel } from './documents-panel.js';
 import { SelectionBar } from './documents-select.js';
 import { TrashList } from './documents-trash.js';
@@ -120,8 +123,9 @@ export function init(): void {
         views = documents.filter(isDocumentView);
       }
       if (gen !== generation) return;
-      const own = views.filter((v) => isOwn(v, userId));
-      const others = own.length === views.length ? [] : views.filter((v) => !isOwn(v, userId));
+      // own documents and shared ones already accepted open together in one batch; the rest one by one
+      const own = views.filter(hasOwnWrap);
+      const others = own.length === views.length ? [] : views.filter((v) => !hasOwnWrap(v));
       await nextFrame(); // paint the busy line before the synchronous pass
       // The server sends the newest first, which is also the list's first order: open one screenful,
       // show it, and only then the rest, so a large vault shows its top rows at once.
@@ -134,9 +138,16 @@ export function init(): void {
       }
       const rest = decryptAll(head ? own.slice(FIRST_PAINT) : own, keys.accountKey, userId);
       if (gen !== generation) return;
-      const mine = head ? head.records.concat(rest.records) : rest.records;
+      let mine = head ? head.records.concat(rest.records) : rest.records;
       const ownMs = (head?.ms ?? 0) + rest.ms;
-      shown.set(mine, ownMs, others.length === 0 && !mine.some((r) => r.view.spaceId));
+      // A shared document whose accepted wrap does not open is opened through its grant again (its
+      // signature checked), and accepted anew.
+      if (mine.some((r) => !r.own && !r.meta)) {
+        for (const r of mine) if (!r.own && !r.meta) others.push({ ...r.view, keyWrap: null });
+        mine = mine.filter((r) => r.own || r.meta);
+      }
+      const theirsInMine = (r: DocRecord) => Boolean(r.view.spaceId) || !r.own;
+      shown.set(mine, ownMs, others.length === 0 && !mine.some(theirsInMine));
       performance.mark('heirloom:documents:own-ready');
       if (loading) {
         const family = await loading.catch((err: unknown) => err);
@@ -147,16 +158,34 @@ export function init(): void {
           const why = errorMessage(await sharing.get().catch((e: unknown) => e));
           if (others.length) alert(why);
         }
-        if (others.length || mine.some((r) => r.view.spaceId)) {
+        if (others.length || mine.some(theirsInMine)) {
           const t0 = performance.now();
-          const theirs = opened
-            ? decryptOthers(others, (v) => opened.docKey(v), (v) => opened.origin(v)).records
-            : others.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
-          // own documents in a space: now the space's name is known
-          if (opened) for (const r of mine) if (r.view.spaceId) Object.assign(r, opened.origin(r.view));
-          // how long others' documents took, one by one (`npm run bench -- list` reads this measure)
+          const accepted: { documentId: string; keyWrap: string }[] = [];
+          let theirs: DocRecord[];
+          if (opened) {
+            // documents in the person's spaces open in one batch (as the keyring would: space key first)
+            const inSpaces = others.filter((v) => opened.inOpenSpace(v));
+            const batch = decryptInSpaces(inSpaces, (s, g) => opened.spaceKey(s, g), (v) => opened.origin(v));
+            const oneByOne = inSpaces.length ? others.filter((v) => !opened.inOpenSpace(v)).concat(batch.rest) : others;
+            const single = decryptOthers(
+              oneByOne,
+              (v) => opened.docKey(v),
+              (v) => opened.origin(v),
+              (v, key) => {
+                const wrap = acceptedWrap(v, key, keys, userId);
+                if (wrap) accepted.push(wrap);
+              },
+            );
+            theirs = batch.records.concat(single.records);
+          } else {
+            theirs = others.map((v) => recordOf(v, null, originWithout(v, userId, 'Your family’s keys could not be loaded, so this document cannot be opened now.')));
+          }
+          // documents in a space and accepted shared ones: now the space's name and the sharer are known
+          if (opened) for (const r of mine) if (theirsInMine(r)) Object.assign(r, opened.origin(r.view));
+          // how long others' documents took after the own batch (`npm run bench -- list` reads this measure)
           performance.measure('heirloom:documents:others', { start: t0, end: performance.now() });
           shown.set(mine.concat(theirs), ownMs + (performance.now() - t0), true);
+          if (accepted.length) void acceptGrants(accepted);
         }
       }
       performance.mark('heirloom:documents:ready');

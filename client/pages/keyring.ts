@@ -153,10 +153,13 @@ export class Keyring {
 
   /**
    * The key of a document this person can read: their own wrap first, then the space's key, then a grant.
-   * Throws KeyringError (a sentence for the page) or CryptoError when no way opens it. The caller wipes it.
+   * Their own wrap is the owner's, or for someone else's document the wrap this browser made when it
+   * accepted the grant (after checking its signature): either way under the account key, with this reader's
+   * ID in the associated data. Throws KeyringError (a sentence for the page) or CryptoError when no way opens
+   * it. The caller wipes it.
    */
   docKey(view: KeyedView): Uint8Array {
-    if (view.ownerId === this.userId && view.keyWrap) {
+    if (view.keyWrap) {
       return unwrapDocKeyForOwner(this.keys.accountKey, fromB64(view.keyWrap), view.id, this.userId);
     }
     if (view.spaceId && view.spaceKeyWrap && view.spaceGeneration) {

@@ -106,7 +106,8 @@ export const documents = {
    * and the documents shared with them one by one that are not in one of their spaces already. SQLite runs
    * a UNION ALL with an ORDER BY as a merge of its parts, each in created_at order: the own part walks the
    * index (owner_id, deleted_at, created_at, size) without sorting; only the (smaller) shared parts are
-   * sorted. Someone in no space and with nothing shared with them gets the own part alone: the merge costs
+   * sorted. A grant the reader has accepted carries their own wrap of its key as `keyWrap` (null before),
+   * so their browser opens it like one of their own. Someone in no space and with nothing shared with them gets the own part alone: the merge costs
    * about 15% of the list's time even when the other parts are empty. The trash holds own documents only.
    */
   listJson: async (db: Db, userId: string, trashed: boolean): Promise<Buffer> => {
@@ -123,7 +124,7 @@ export const documents = {
          from space_members m join documents d on d.space_id = m.space_id
         where m.user_id = ? and d.deleted_at is null and d.owner_id <> ?
        union all
-       select d.id, d.owner_id, d.size, d.meta, null, d.created_at, d.updated_at, d.deleted_at,
+       select d.id, d.owner_id, d.size, d.meta, g.recipient_wrap, d.created_at, d.updated_at, d.deleted_at,
               null, null, null, g.sharer_id, g.sealed, g.sig, g.created_at
          from grants g join documents d on d.id = g.document_id
         where g.recipient_id = ? and d.deleted_at is null and d.owner_id <> ?

@@ -6,7 +6,7 @@ import { users } from '../db/users.js';
 import { NotFound, Validation } from '../errors.js';
 import { SEALED_KEY_BYTES, fromB64, isUuid, verifyGrantSignature } from '../../client/crypto/index.js';
 import type { AuditService, Origin } from './audit.js';
-import { documentId, type DocumentService } from './documents.js';
+import { checkKeyWrap, documentId, type DocumentService } from './documents.js';
 import { b64Field } from './fields.js';
 
 /** How many grants one request may carry (docs/api.md "Sharing documents"). */
@@ -22,6 +22,17 @@ export const grantsSchema = z.object({
         sig: z.string().min(1).max(200),
       }),
     )
+    .min(1)
+    .max(MAX_GRANTS),
+});
+
+/**
+ * POST /api/grants/accept: the recipient's own wraps of document keys shared with them, made by their browser
+ * after it checked each grant's signature (docs/api.md "Sharing documents").
+ */
+export const acceptSchema = z.object({
+  accepted: z
+    .array(z.object({ documentId: z.string().max(64), keyWrap: z.string().min(1).max(200) }))
     .min(1)
     .max(MAX_GRANTS),
 });
@@ -71,7 +82,7 @@ export class ShareService {
       if (!verifyGrantSignature(signPk, sig, g.documentId, g.recipientId, sealed)) {
         throw new Validation('A grant does not carry your valid signature for this document and person.', 'bad_signature');
       }
-      return { document_id: g.documentId, recipient_id: g.recipientId, sharer_id: userId, sealed: g.sealed, sig: g.sig, created_at: now };
+      return { document_id: g.documentId, recipient_id: g.recipientId, sharer_id: userId, sealed: g.sealed, sig: g.sig, created_at: now, recipient_wrap: null };
     });
     await this.db.transaction((trx) => grants.upsert(trx, rows));
     // one entry per person on each side, saying how many documents
@@ -81,6 +92,26 @@ export class ShareService {
       await this.audit.record('document_shared', person.id, origin, { username: sharer.username, documents: n, outgoing: false });
     }
     return rows.length;
+  }
+
+  /**
+   * Stores the caller's own wraps of documents shared with them, all or none. The server cannot check what is
+   * inside (it has no account key); it checks the shape, and that each grant is to the caller. The wrap's
+   * associated data names the document and the reader, so it opens for no other document and no other person.
+   */
+  async accept(userId: string, input: z.infer<typeof acceptSchema>): Promise<number> {
+    const missing = () => new NotFound('One of these documents is not shared with you.', 'grant_not_found');
+    const byDoc = new Map<string, string>();
+    for (const a of input.accepted) {
+      if (!isUuid(a.documentId)) throw missing();
+      checkKeyWrap(a.keyWrap, 'A document’s key');
+      byDoc.set(a.documentId, a.keyWrap); // the same document twice: the last wrap counts
+    }
+    const wraps = [...byDoc].map(([documentId, keyWrap]) => ({ documentId, keyWrap }));
+    await this.db.transaction(async (trx) => {
+      if ((await grants.accept(trx, userId, wraps)) !== wraps.length) throw missing();
+    });
+    return wraps.length;
   }
 
   /** Who one of the caller's documents is shared with. */

@@ -4,7 +4,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { newMember } from '../helpers/client.js';
 import { makeDocument, upload } from '../helpers/documents.js';
 import { addMember, asPerson, createSpace, removeMember, shareDocument, shareDocuments, type Person as ApiPerson } from '../helpers/sharing.js';
-import { getSodium, ready, signSelf, toB64 } from '../../client/crypto/index.js';
+import { fromB64, getSodium, ready, signSelf, toB64, toHex, unwrapDocKeyForOwner } from '../../client/crypto/index.js';
 import { launch } from './browser.js';
 import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
 import { blobStatus, choosePlace, closePanel, docRow, openDocuments, openPanel, previewText, uploadTexts } from './documents-page.js';
@@ -157,19 +157,47 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     sig[10] = (sig[10] ?? 0) ^ 1;
     await t.db('grants').where({ document_id: forged, recipient_id: cyd.api.userId }).update({ sig: toB64(sig) });
 
-    await openDocuments(cyd.page, base);
-    await choosePlace(cyd.page, 'shared');
-    expect(await cyd.page.getAttribute('[data-docs-table]', 'data-total')).to.equal('70');
-    for (const d of many) {
-      const origin = await cyd.page.locator(`${docRow(d.id)} [data-doc-origin]`).textContent();
-      if (d.id === forged) {
-        expect(origin).to.include('The signature on this shared document is not valid');
-        expect(await cyd.page.getAttribute(docRow(d.id), 'data-doc-problem')).to.equal('');
-      } else {
-        expect(await cyd.page.textContent(`${docRow(d.id)} [data-doc-name]`)).to.equal(d.name);
-        expect(origin).to.equal('Shared by ada');
+    const rows = () => t.db('grants').whereIn('document_id', many.map((d) => d.id)).andWhere({ recipient_id: cyd.api.userId });
+    const everyRowShown = async () => {
+      await choosePlace(cyd.page, 'shared');
+      expect(await cyd.page.getAttribute('[data-docs-table]', 'data-total')).to.equal('70');
+      for (const d of many) {
+        const origin = await cyd.page.locator(`${docRow(d.id)} [data-doc-origin]`).textContent();
+        if (d.id === forged) {
+          expect(origin).to.include('The signature on this shared document is not valid');
+          expect(await cyd.page.getAttribute(docRow(d.id), 'data-doc-problem')).to.equal('');
+        } else {
+          expect(await cyd.page.textContent(`${docRow(d.id)} [data-doc-name]`)).to.equal(d.name);
+          expect(origin).to.equal('Shared by ada');
+        }
       }
+    };
+
+    // the first load opens each grant the slow way, then hands the server cyd's own wraps of those it checked
+    const accepting = cyd.page.waitForResponse((r) => r.url().endsWith('/api/grants/accept'));
+    await openDocuments(cyd.page, base);
+    await everyRowShown();
+    expect((await accepting).status()).to.equal(200);
+    const wraps = new Map((await rows()).map((g) => [g.document_id as string, g.recipient_wrap as string | null]));
+    expect(wraps.get(forged)).to.equal(null);
+    for (const d of many) {
+      if (d.id === forged) continue;
+      // exactly the owner's format, under cyd's account key and with cyd's ID
+      const wrap = wraps.get(d.id);
+      expect(wrap, d.name).to.be.a('string');
+      expect(toHex(unwrapDocKeyForOwner(cyd.api.keys.accountKey, fromB64(wrap ?? ''), d.id, cyd.api.userId))).to.equal(toHex(d.docKey));
     }
+
+    // a later load opens the accepted ones with cyd's own documents; the forged one is still refused, never accepted
+    const posts: string[] = [];
+    cyd.page.on('request', (r) => {
+      if (r.url().endsWith('/api/grants/accept')) posts.push(r.url());
+    });
+    await openDocuments(cyd.page, base);
+    await everyRowShown();
+    await cyd.page.waitForFunction(() => performance.getEntriesByName('heirloom:documents:ready').length > 0);
+    expect(posts).to.deep.equal([]);
+    expect((await rows()).find((g) => g.document_id === forged)?.recipient_wrap).to.equal(null);
     await expectNoProblems(cyd.tab);
   });
 

@@ -108,6 +108,21 @@ describe('the keyring (opening document keys of every kind)', () => {
     expect(() => ring.docKey(v)).to.throw(/signature on this shared document is not valid/);
   });
 
+  it('opens a shared document this reader has accepted with their own account key and ID, without the grant', () => {
+    const [me, anna] = [person(), person()];
+    // anna is not even in this trust: only the accepted wrap can open it
+    const ring = Keyring.fromSpaces([], me.keys, me.id, new PinnedKeys([me]));
+    const docId = crypto.randomUUID();
+    const key = newDocKey();
+    const grant = sealGrant(key, docId, me.id, me.keys.boxPk, anna.keys.signSk);
+    const shared = { sharerId: anna.id, sealed: toB64(grant.sealed), sig: toB64(grant.sig) };
+    const accepted = view({ id: docId, ownerId: anna.id, keyWrap: toB64(wrapDocKeyForOwner(me.keys.accountKey, key, docId, me.id)), grant: shared });
+    expect(toHex(ring.docKey(accepted))).to.equal(toHex(key));
+    // the owner's wrap handed to the reader does not open: the associated data names the reader
+    const owners = view({ id: docId, ownerId: anna.id, keyWrap: toB64(wrapDocKeyForOwner(me.keys.accountKey, key, docId, anna.id)), grant: shared });
+    expect(() => ring.docKey(owners)).to.throw();
+  });
+
   it('marks a space stale when the server serves an older key generation than this browser has seen, and never notes it', async () => {
     const [me, anna] = [person(), person()];
     const trust = new PinnedKeys([me, anna]);
