@@ -16,20 +16,12 @@ import {
   unwrapDocKeyForSpace,
   type UnlockedKeys,
 } from '../crypto/index.js';
+import type { SpaceView } from '../../server/services/spaces.js';
 import { api } from './api.js';
 
-/** A space as GET /api/spaces sends it (docs/api.md "Spaces"). */
-export interface SpaceWire {
-  id: string;
-  name: string;
-  nameGeneration: number;
-  generation: number;
-  role: 'manager' | 'member';
-  createdBy: string | null;
-  createdAt: number;
-  members: { userId: string; username: string; role: 'manager' | 'member'; addedBy: string | null; addedAt: number }[];
-  keys: { generation: number; sealed: string; sig: string; signerId: string }[];
-}
+/** A space as GET /api/spaces sends it (docs/api.md "Spaces"), defined once by the server (a type-only
+ * import: no server code reaches the bundle). */
+export type SpaceWire = SpaceView;
 
 /** The fields of a DocumentView (docs/api.md "Documents") that say how its key reaches this person. */
 export interface KeyedView {

@@ -8,6 +8,7 @@
  * Pins are saved with the version the browser read (PUT /api/pins); when another tab saved in between,
  * the stored pins are read again, merged with ours and saved once more.
  */
+import type { DirectoryEntry } from '../../server/services/directory.js';
 import {
   emptyPins,
   fingerprint,
@@ -53,16 +54,6 @@ export class TrustError extends Error {
   }
 }
 
-/** GET /api/directory's entries (docs/api.md "Family directory and pins"). */
-interface DirectoryEntry {
-  id: string;
-  username: string;
-  boxPk: string;
-  signPk: string;
-  recoveryAuthPk: string;
-  selfSignature: string;
-  disabled: boolean;
-}
 
 interface StoredPins {
   pins: string | null;

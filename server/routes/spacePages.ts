@@ -1,18 +1,9 @@
 import { Router, type Request, type Response } from 'express';
+import type { SpaceView } from '../services/spaces.js';
 import { currentUser, noStore, requireUser, requireUserPage } from './helpers.js';
 
-/** What the pages show of a space: what the server holds in the clear (docs/api.md "Spaces", SpaceView). */
-export interface SpacePageView {
-  id: string;
-  /** the name's envelope (b64): only the members' browsers can open it */
-  name: string;
-  nameGeneration: number;
-  generation: number;
-  role: 'manager' | 'member';
-  createdBy: string | null;
-  createdAt: number;
-  members: { userId: string; username: string; role: 'manager' | 'member'; addedBy: string | null; addedAt: number }[];
-}
+/** What the pages show of a space: SpaceView without the sealed keys, which only the browser uses. */
+export type SpacePageView = Omit<SpaceView, 'keys'>;
 
 export interface SpacePageDeps {
   /** the spaces `userId` is a member of */

@@ -20,6 +20,7 @@ import {
 } from '../../client/crypto/index.js';
 import { newMember, type TestClient } from './client.js';
 import { makeDocument, tusMetadata, type TestDocument } from './documents.js';
+import type { SpaceView } from '../../server/services/spaces.js';
 
 export interface Person {
   client: TestClient;
@@ -104,17 +105,7 @@ export function revoke(owner: Person, docId: string, recipientId: string) {
 
 // Spaces -----------------------------------------------------------------------------------------------------
 
-interface SpaceViewBody {
-  id: string;
-  name: string;
-  nameGeneration: number;
-  generation: number;
-  role: 'manager' | 'member';
-  createdBy: string | null;
-  createdAt: number;
-  members: { userId: string; username: string; role: string; addedBy: string | null; addedAt: number }[];
-  keys: { generation: number; sealed: string; sig: string; signerId: string }[];
-}
+type SpaceViewBody = SpaceView;
 
 /** A member's view of a space (GET /api/spaces/:id), or throws. */
 export async function spaceView(member: Person, spaceId: string): Promise<SpaceViewBody> {
