@@ -7,6 +7,12 @@ export interface Origin {
   userAgent: string | null;
 }
 
+/**
+ * The origin recorded in the OTHER person's log when someone shares with them, adds or removes them: the
+ * entry says who did it, never that person's IP address or browser.
+ */
+export const SOMEONE_ELSE: Origin = { ip: null, userAgent: null };
+
 export const AUDIT_EVENTS = [
   'registered',
   'login_success',

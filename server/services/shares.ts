@@ -5,7 +5,7 @@ import { grants, type GrantRow } from '../db/grants.js';
 import { users } from '../db/users.js';
 import { NotFound, Validation } from '../errors.js';
 import { SEALED_KEY_BYTES, fromB64, isUuid, verifyGrantSignature } from '../../client/crypto/index.js';
-import type { AuditService, Origin } from './audit.js';
+import { SOMEONE_ELSE, type AuditService, type Origin } from './audit.js';
 import { checkKeyWrap, documentId, type DocumentService } from './documents.js';
 import { b64Field } from './fields.js';
 
@@ -89,7 +89,7 @@ export class ShareService {
     for (const person of people) {
       const n = new Set(rows.filter((r) => r.recipient_id === person.id).map((r) => r.document_id)).size;
       await this.audit.record('document_shared', userId, origin, { username: person.username, documents: n, outgoing: true });
-      await this.audit.record('document_shared', person.id, origin, { username: sharer.username, documents: n, outgoing: false });
+      await this.audit.record('document_shared', person.id, SOMEONE_ELSE, { username: sharer.username, documents: n, outgoing: false });
     }
     return rows.length;
   }
@@ -128,6 +128,6 @@ export class ShareService {
     if ((await grants.remove(this.db, doc.id, rawRecipientId)) !== 1) throw missing;
     const [sharer, recipient] = await Promise.all([users.byId(this.db, userId), users.byId(this.db, rawRecipientId)]);
     await this.audit.record('share_revoked', userId, origin, { username: recipient?.username ?? null, documents: 1, outgoing: true });
-    await this.audit.record('share_revoked', rawRecipientId, origin, { username: sharer?.username ?? null, documents: 1, outgoing: false });
+    await this.audit.record('share_revoked', rawRecipientId, SOMEONE_ELSE, { username: sharer?.username ?? null, documents: 1, outgoing: false });
   }
 }

@@ -4,7 +4,7 @@ import { spaces, type MemberWithName, type SpaceKeyRow, type SpaceRole, type Spa
 import { users, type UserRow } from '../db/users.js';
 import { Conflict, Forbidden, NotFound, Validation } from '../errors.js';
 import { AEAD_OVERHEAD, AEAD_VERSION, SEALED_KEY_BYTES, SPACE_NAME_PAD_BLOCK, fromB64, isUuid, verifySpaceKeySignature } from '../../client/crypto/index.js';
-import type { AuditService, Origin } from './audit.js';
+import { SOMEONE_ELSE, type AuditService, type Origin } from './audit.js';
 import { b64Field } from './fields.js';
 
 /**
@@ -237,7 +237,7 @@ export class SpaceService {
       return { result: await this.get(userId, space.id, trx), member };
     });
     await this.audit.record('space_member_added', userId, origin, { spaceId: result.id, username: member.username, outgoing: true });
-    await this.audit.record('space_member_added', member.id, origin, { spaceId: result.id, username: signer.username, outgoing: false });
+    await this.audit.record('space_member_added', member.id, SOMEONE_ELSE, { spaceId: result.id, username: signer.username, outgoing: false });
     return result;
   }
 
@@ -275,7 +275,7 @@ export class SpaceService {
       return { result: await this.get(userId, space.id, trx), removed };
     });
     await this.audit.record('space_member_removed', userId, origin, { spaceId: result.id, username: removed.username, outgoing: true });
-    await this.audit.record('space_member_removed', removed.user_id, origin, { spaceId: result.id, username: signer.username, outgoing: false });
+    await this.audit.record('space_member_removed', removed.user_id, SOMEONE_ELSE, { spaceId: result.id, username: signer.username, outgoing: false });
     return result;
   }
 

@@ -217,7 +217,7 @@ describe('sharing documents: grants', function () {
     expect(bobLog[0]).to.include({ event: 'document_shared', username: 'carol', documents: 1000, outgoing: false });
   });
 
-  it('writes sharing and revoking into both people’s security log, and the settings page says it in words', async () => {
+  it('writes sharing and revoking into both people’s security log without the sharer’s IP address in the other’s, and the settings page says it in words', async () => {
     const doc = await uploaded(alice);
     await shareDocument(alice, doc.id, carol);
     await revoke(alice, doc.id, carol.userId);
@@ -226,6 +226,9 @@ describe('sharing documents: grants', function () {
     expect(sharedA).to.include({ event: 'document_shared', username: 'carol', documents: 1, outgoing: true });
     const [revokedC] = await t.services.audit.forUser(carol.userId);
     expect(revokedC).to.include({ event: 'share_revoked', username: 'alice', outgoing: false });
+    // the entry in carol's log is about alice's action: it names alice, never alice's IP address or browser
+    expect(revokedA?.ip).to.be.a('string');
+    expect(revokedC).to.include({ ip: null, userAgent: null });
     const page = await carol.client.agent.get('/settings');
     expect(page.text).to.include('alice stopped sharing a document with you');
     expect(page.text).to.include('alice shared a document with you');
