@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
@@ -70,4 +71,15 @@ export async function watchPage(page: Page): Promise<{ problems: string[]; viola
     return [...problems, ...fromPage.map((text) => `CSP: ${text}`).filter((text) => !reported.has(text))];
   };
   return { problems, violations };
+}
+
+/**
+ * A picture of a page state for a person reviewing the look of a change: written only when
+ * HEIRLOOM_TEST_SCREENSHOTS names a folder (e.g. `HEIRLOOM_TEST_SCREENSHOTS=shots npm test`), so a normal
+ * run writes nothing outside its temp folders.
+ */
+export async function reviewShot(page: Page, name: string, fullPage = false): Promise<void> {
+  const dir = process.env.HEIRLOOM_TEST_SCREENSHOTS;
+  if (!dir) return;
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage });
 }

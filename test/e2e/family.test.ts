@@ -13,7 +13,7 @@ import {
   toB64,
   type UnlockedKeys,
 } from '../../client/crypto/index.js';
-import { launch } from './browser.js';
+import { launch, reviewShot } from './browser.js';
 import { DERIVE_MS, expectNoProblems, expectUnlocked, logIn, openPage, personOf, shown, type Person, type WatchedPage } from './flows.js';
 
 interface Account {
@@ -85,7 +85,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(await page.textContent(`${row(dave.userId)} [data-member-blocked]`)).to.equal('Sharing is blocked. dave’s account is disabled, so nothing can be shared with them.');
     expect(await page.isHidden(`${row(dave.userId)} [data-member-verify]`)).to.equal(true);
     expect(await page.isHidden(`${row(bob.userId)} [data-member-blocked]`)).to.equal(true);
-    await page.screenshot({ path: '/tmp/s9-family-page.png', fullPage: true });
+    await reviewShot(page, 'family-page', true);
 
     // first sight pinned both, for alice only, encrypted
     const first = await pinsOfAlice();
@@ -107,7 +107,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(await page.textContent('[data-verify-words]')).to.equal(bobFp.words.join(' '));
     expect(await page.textContent('#verify-question')).to.equal('Did bob read you exactly these six words, in this order?');
     expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-verify-cancel')), 'the safe answer has the focus').to.equal(true);
-    await page.screenshot({ path: '/tmp/s9-family-verify-dialog.png' });
+    await reviewShot(page, 'family-verify-dialog');
     await page.click('[data-verify-ok]');
     await page.waitForSelector(rowIn(bob.userId, 'verified'));
     expect(await page.textContent(`${row(bob.userId)} [data-member-state]`)).to.match(/^✓ Verified on /);
@@ -188,7 +188,7 @@ describe('the Family page in the browser: fingerprints, verifying, and a key the
     expect(await page.textContent(`${row(carol.userId)} [data-member-blocked]`)).to.match(/^Sharing is blocked\. carol’s key is not valid/);
     expect(await page.isHidden(`${row(carol.userId)} [data-member-verify]`)).to.equal(true);
     await page.locator(row(bob.userId)).scrollIntoViewIfNeeded();
-    await page.screenshot({ path: '/tmp/s9-family-key-changed.png', fullPage: true });
+    await reviewShot(page, 'family-key-changed', true);
 
     // the old fingerprint stays pinned: loading the page did not accept the new key
     const oldFp = fingerprint(bob.keys.signPk, bob.keys.boxPk).hex;

@@ -5,7 +5,7 @@ import { newMember } from '../helpers/client.js';
 import { makeDocument, upload } from '../helpers/documents.js';
 import { addMember, asPerson, createSpace, removeMember, shareDocument, shareDocuments, type Person as ApiPerson } from '../helpers/sharing.js';
 import { fromB64, getSodium, ready, signSelf, toB64, toHex, unwrapDocKeyForOwner } from '../../client/crypto/index.js';
-import { launch } from './browser.js';
+import { launch, reviewShot } from './browser.js';
 import { expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
 import { blobStatus, choosePlace, closePanel, docRow, openDocuments, openPanel, previewText, uploadTexts } from './documents-page.js';
 
@@ -61,13 +61,13 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     await ada.page.waitForSelector(`${person(bob.api.userId)}[data-share-state="seen"]`);
     expect(await ada.page.textContent(`${person(bob.api.userId)} [data-share-note]`)).to.include('You have not compared bob’s words yet');
     await ada.page.check(`${person(bob.api.userId)} input[data-share-pick]`);
-    await ada.page.screenshot({ path: '/tmp/s9-docs-share-dialog.png' });
+    await reviewShot(ada.page, 'docs-share-dialog');
     await ada.page.click('[data-share-dialog] [data-share-submit]');
     await ada.page.waitForSelector('[data-share-dialog][data-share-state="done"]');
     expect(await ada.page.textContent('[data-share-done]')).to.equal('Shared “where-the-will-is.txt” with bob.');
     await ada.page.click('[data-share-dialog] [data-share-cancel]');
     await ada.page.waitForSelector(`dialog[data-doc-panel] [data-access-row="${bob.api.userId}"]`);
-    await ada.page.screenshot({ path: '/tmp/s9-docs-who-has-access.png' });
+    await reviewShot(ada.page, 'docs-who-has-access');
 
     // bob: under "Shared with me", with ada's name; he can read it but not change, trash or share it
     await openDocuments(bob.page, base);
@@ -75,7 +75,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     expect(await bob.page.textContent(`${docRow(id)} [data-doc-origin]`)).to.equal('Shared by ada');
     expect(await previewText(bob.page, id)).to.equal(text);
     expect(await bob.page.textContent('dialog[data-doc-panel] [data-doc-origin]')).to.match(/^Shared with you by ada on /);
-    await bob.page.screenshot({ path: '/tmp/s9-docs-shared-with-me.png' });
+    await reviewShot(bob.page, 'docs-shared-with-me');
     for (const part of ['[data-doc-edit]', '[data-doc-foot]', '[data-doc-sharing]']) {
       expect(await bob.page.isHidden(`dialog[data-doc-panel] ${part}`), part).to.equal(true);
     }
@@ -120,7 +120,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
         await closePanel(m.page);
       }
     }
-    await bob.page.screenshot({ path: '/tmp/s9-docs-space.png', fullPage: true });
+    await reviewShot(bob.page, 'docs-space', true);
 
     // ada moves a document of her own into the space: bob can open it there
     await openDocuments(ada.page, base);
@@ -230,7 +230,7 @@ describe('sharing in the browser: documents shared with one person, spaces, and 
     expect(await ada.page.getAttribute(`${bobRow} [data-share-note] a`, 'href')).to.equal('/family');
     // cyd can still be chosen
     expect(await ada.page.isDisabled(`${person(cyd.api.userId)} input[data-share-pick]`)).to.equal(false);
-    await ada.page.screenshot({ path: '/tmp/s9-docs-key-changed.png' });
+    await reviewShot(ada.page, 'docs-key-changed');
 
     // even a forced tick seals nothing: the page refuses bob's keys
     await ada.page.evaluate((sel) => {

@@ -7,7 +7,7 @@ import { newMember, type TestClient } from '../helpers/client.js';
 import { filler } from '../helpers/documents.js';
 import { addMember, asPerson, spaceKeys, uploadIntoSpace } from '../helpers/sharing.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { launch } from './browser.js';
+import { launch, reviewShot } from './browser.js';
 import { DERIVE_MS, expectNoProblems, logIn, openPage, personOf, shown, type WatchedPage } from './flows.js';
 
 type Member = Awaited<ReturnType<typeof newMember>>;
@@ -124,7 +124,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(states[1]?.text).to.contain('You have not compared cat’s words yet');
     expect(states[2]?.text).to.contain('dan’s account is disabled, so they cannot be added.');
 
-    await page.screenshot({ path: '/tmp/s9-spaces-picker.png', fullPage: true });
+    await reviewShot(page, 'spaces-picker', true);
     await page.check(`#space-add-${ben.client.userId}`);
     await page.check(`#space-add-${cat.client.userId}`);
     await page.click('[data-space-add-submit]');
@@ -140,7 +140,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
       expect(await spaceRows(tab.page)).to.deep.equal([[spaceId, NAME]]);
       await expectNoProblems(tab);
     }
-    await benTab.page.screenshot({ path: '/tmp/s9-spaces-list.png', fullPage: true });
+    await reviewShot(benTab.page, 'spaces-list', true);
 
     // the name never reached the server in the clear: not in the database (nor its journal), nor in the log
     const file = path.join(t.dataDir, 'heirloom.sqlite');
@@ -168,7 +168,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(question).to.contain('Remove cat from this space?');
     expect(question).to.contain('anything they downloaded or opened');
     expect(question).to.contain('a new key that they never get');
-    await page.screenshot({ path: '/tmp/s9-spaces-remove-dialog.png' });
+    await reviewShot(page, 'spaces-remove-dialog');
     await page.click('[data-space-confirm-ok]');
 
     await page.waitForSelector(`[data-member-id="${cat.client.userId}"]`, { state: 'detached' });
@@ -179,7 +179,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(await page.evaluate(() => document.activeElement?.hasAttribute('data-space-result'))).to.equal(true);
     expect(await page.getAttribute('[data-space-members]', 'data-space-generation')).to.equal('2');
     expect(await page.isVisible('[data-space-key-note]')).to.equal(true);
-    await page.screenshot({ path: '/tmp/s9-spaces-space.png', fullPage: true });
+    await reviewShot(page, 'spaces-space', true);
     await expectNoProblems(annTab);
 
     // Cat: at once, nothing: not in the list, not through the API
@@ -255,7 +255,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     expect(await page.isHidden('[data-space-add]'), 'no adding').to.equal(true);
     expect(await page.isHidden('[data-space-rename]'), 'no renaming').to.equal(true);
     expect(await page.$$eval('[data-space-remove], [data-space-promote]', (els) => els.every((b) => (b as HTMLButtonElement).disabled))).to.equal(true);
-    await page.screenshot({ path: '/tmp/s9-spaces-stale.png', fullPage: true });
+    await reviewShot(page, 'spaces-stale', true);
     await page.goto(`${base}/spaces`);
     await page.waitForSelector(shown(`[data-space-row="${spaceId}"] [data-space-warning]`));
     expect(await page.textContent(`[data-space-row="${spaceId}"] [data-space-warning]`)).to.contain('older key for this space');
