@@ -7,7 +7,7 @@
 import { memzero, toB64, wrapDocKeyForSpace, type UnlockedKeys } from '../crypto/index.js';
 import { api, errorMessage } from './api.js';
 import { $, setMessage, show } from './dom.js';
-import { confirmAction } from './documents-confirm.js';
+import { confirmAction } from './confirm.js';
 import { formatDate, plural } from './documents-format.js';
 import { docKeyOf, recordOf, type DocRecord, type DocumentView } from './documents-model.js';
 import { spaceName, type Sharing } from './documents-sharing.js';

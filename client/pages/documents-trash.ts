@@ -4,7 +4,7 @@
  */
 import { api, errorMessage } from './api.js';
 import { $, show } from './dom.js';
-import { confirmAction } from './documents-confirm.js';
+import { confirmAction } from './confirm.js';
 import { formatBytes, formatDate, plural, typeIcon } from './documents-format.js';
 import type { DocRecord } from './documents-model.js';
 import { PAGE } from './documents-list.js';

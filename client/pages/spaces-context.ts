@@ -1,5 +1,7 @@
 /** What the spaces pages load once the vault is unlocked (client/pages/spaces.ts, spaces-manage.ts). */
-import { ready, type UnlockedKeys } from '../crypto/index.js';
+import { cleanSpaceName, ready, type UnlockedKeys } from '../crypto/index.js';
+import { errorMessage } from './api.js';
+import { markInvalid, setMessage } from './dom.js';
 import { Keyring } from './keyring.js';
 import { whenUnlocked } from './lock.js';
 import { Trust } from './trust.js';
@@ -48,4 +50,22 @@ export function reloadAfterLock(): void {
   document.addEventListener('heirloom:unlocked', () => {
     if (locked) window.location.reload();
   });
+}
+
+/**
+ * The name typed into a create or rename form, cleaned (crypto core: cleanSpaceName), or null after saying
+ * what is wrong next to the field and putting the cursor back in it.
+ */
+export function typedSpaceName(input: HTMLInputElement, error: HTMLElement): string | null {
+  setMessage(error, null);
+  try {
+    const name = cleanSpaceName(input.value);
+    markInvalid(input, false);
+    return name;
+  } catch (err) {
+    setMessage(error, errorMessage(err));
+    markInvalid(input, true);
+    input.focus();
+    return null;
+  }
 }

@@ -5,12 +5,13 @@
  * here, sealed to each remaining member, the name is locked again under it, and all of it goes to the server
  * in one request, so nobody is ever left between two keys.
  */
-import { cleanSpaceName, memzero, newSpaceKey, sealSpaceKey, sealSpaceName, toB64 } from '../crypto/index.js';
+import { confirmAction } from './confirm.js';
+import { memzero, newSpaceKey, sealSpaceKey, sealSpaceName, toB64 } from '../crypto/index.js';
 import { ApiError, api, errorMessage } from './api.js';
-import { $, $$, markInvalid, nextFrame, setBusy, setMessage, show } from './dom.js';
+import { $, $$, nextFrame, setBusy, setMessage, show } from './dom.js';
 import type { OpenSpace } from './keyring.js';
 import { renderPicker } from './spaces-picker.js';
-import { UNREADABLE_NAME, type SpaceContext } from './spaces-context.js';
+import { typedSpaceName, UNREADABLE_NAME, type SpaceContext } from './spaces-context.js';
 import { TrustError } from './trust.js';
 
 interface Htmx {
@@ -149,9 +150,9 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
   // Remove -------------------------------------------------------------------------------------------------
   const removeMember = async (userId: string) => {
     const name = usernameOf(userId);
-    const ok = await confirm(root, {
+    const ok = await confirmAction({
       title: `Remove ${name} from this space?`,
-      body: [
+      text: [
         `${name} will lose access through Heirloom at once.`,
         'What they may still have: anything they downloaded or opened, and the keys to the documents already in this ' +
           'space. With an old copy of those files they could still read them.',
@@ -211,9 +212,9 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
   // Make manager -------------------------------------------------------------------------------------------
   const promoteMember = async (userId: string) => {
     const name = usernameOf(userId);
-    const ok = await confirm(root, {
+    const ok = await confirmAction({
       title: `Make ${name} a manager?`,
-      body: [`${name} will be able to rename this space and add or remove people, you included.`],
+      text: [`${name} will be able to rename this space and add or remove people, you included.`],
       ok: `Make ${name} a manager`,
       danger: false,
     });
@@ -231,17 +232,8 @@ export function initSpacePage(root: HTMLElement, load: () => Promise<SpaceContex
     const error = $('[data-space-rename-error]', renameForm);
     renameForm.addEventListener('submit', (event) => {
       event.preventDefault();
-      setMessage(error, null);
-      let name: string;
-      try {
-        name = cleanSpaceName(input.value);
-      } catch (err) {
-        setMessage(error, errorMessage(err));
-        markInvalid(input, true);
-        input.focus();
-        return;
-      }
-      markInvalid(input, false);
+      const name = typedSpaceName(input, error);
+      if (name === null) return;
       void guarded(async () => {
         setBusy(renameForm, null, true);
         try {
@@ -338,49 +330,4 @@ function stayingMemberKey(c: SpaceContext, memberId: string): Uint8Array {
   const m = c.trust.member(memberId);
   if (m?.disabled && (m.state === 'verified' || m.state === 'seen')) return m.boxPk;
   return c.trust.keysFor(memberId).boxPk;
-}
-
-interface ConfirmText {
-  title: string;
-  body: string[];
-  ok: string;
-  danger: boolean;
-}
-
-/** A calm "are you sure?" in the page's <dialog>; Cancel has the focus. */
-function confirm(root: HTMLElement, { title, body, ok, danger }: ConfirmText): Promise<boolean> {
-  const dialog = $<HTMLDialogElement>('[data-space-confirm]');
-  $('[data-space-confirm-title]', dialog).textContent = title;
-  $('[data-space-confirm-body]', dialog).replaceChildren(
-    ...body.map((text) => {
-      const p = document.createElement('p');
-      p.textContent = text;
-      return p;
-    }),
-  );
-  const okButton = $<HTMLButtonElement>('[data-space-confirm-ok]', dialog);
-  const cancelButton = $<HTMLButtonElement>('[data-space-confirm-cancel]', dialog);
-  okButton.textContent = ok;
-  okButton.classList.toggle('btn--danger', danger);
-  okButton.classList.toggle('btn--primary', !danger);
-  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
-  return new Promise((resolve) => {
-    const done = (answer: boolean) => {
-      okButton.removeEventListener('click', onOk);
-      cancelButton.removeEventListener('click', onCancel);
-      dialog.removeEventListener('close', onClose);
-      if (dialog.open) dialog.close();
-      // on Cancel the focus goes back where it was; after a change the page moves it to the result
-      if (!answer && opener && root.contains(opener)) opener.focus();
-      resolve(answer);
-    };
-    const onOk = () => done(true);
-    const onCancel = () => done(false);
-    const onClose = () => done(false);
-    okButton.addEventListener('click', onOk);
-    cancelButton.addEventListener('click', onCancel);
-    dialog.addEventListener('close', onClose);
-    dialog.showModal();
-    cancelButton.focus();
-  });
 }

@@ -4,10 +4,10 @@
  * renders who is in each space; this browser opens the names with the space keys (keyring.ts) and makes,
  * seals and signs every key itself (crypto.md "Sharing and spaces").
  */
-import { cleanSpaceName, memzero, newSpaceKey, sealSpaceKey, sealSpaceName, toB64, type UnlockedKeys } from '../crypto/index.js';
+import { memzero, newSpaceKey, sealSpaceKey, sealSpaceName, toB64, type UnlockedKeys } from '../crypto/index.js';
 import { api, errorMessage } from './api.js';
-import { $, $$, markInvalid, nextFrame, setBusy, setMessage, show } from './dom.js';
-import { loadContext, reloadAfterLock, UNREADABLE_NAME, type SpaceContext } from './spaces-context.js';
+import { $, $$, nextFrame, setBusy, setMessage, show } from './dom.js';
+import { loadContext, reloadAfterLock, typedSpaceName, UNREADABLE_NAME, type SpaceContext } from './spaces-context.js';
 import { initSpacePage } from './spaces-manage.js';
 
 export function init(): void {
@@ -64,17 +64,8 @@ function attachCreateForm(context: Promise<SpaceContext>): void {
   const busy = $('[data-space-create-busy]', form);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    setMessage(error, null);
-    let name: string;
-    try {
-      name = cleanSpaceName(input.value);
-    } catch (err) {
-      setMessage(error, errorMessage(err));
-      markInvalid(input, true);
-      input.focus();
-      return;
-    }
-    markInvalid(input, false);
+    const name = typedSpaceName(input, error);
+    if (name === null) return;
     setBusy(form, busy, true);
     await nextFrame();
     let created = false;

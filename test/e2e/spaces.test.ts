@@ -163,13 +163,13 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     // what a removed person keeps is on the page before anything is done
     expect(await page.textContent('[data-space-removal-facts]')).to.contain('with an old copy of those files they could read them');
     await page.click(`[data-space-remove="${cat.client.userId}"]`);
-    await page.waitForSelector('[data-space-confirm][open]');
-    const question = (await page.textContent('[data-space-confirm]')) ?? '';
+    await page.waitForSelector('[data-confirm-dialog][open]');
+    const question = (await page.textContent('[data-confirm-dialog]')) ?? '';
     expect(question).to.contain('Remove cat from this space?');
     expect(question).to.contain('anything they downloaded or opened');
     expect(question).to.contain('a new key that they never get');
     await reviewShot(page, 'spaces-remove-dialog');
-    await page.click('[data-space-confirm-ok]');
+    await page.click('[data-confirm-ok]');
 
     await page.waitForSelector(`[data-member-id="${cat.client.userId}"]`, { state: 'detached' });
     await resultSays(page, 'cat was removed from this space');
@@ -211,9 +211,9 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
   it('lets Ann make Ben a manager, and Ben then renames the space under its new key', async () => {
     const page = annTab.page;
     await page.click(`[data-space-promote="${ben.client.userId}"]`);
-    await page.waitForSelector('[data-space-confirm][open]');
-    expect(await page.textContent('[data-space-confirm]')).to.contain('ben will be able to rename this space and add or remove people, you included.');
-    await page.click('[data-space-confirm-ok]');
+    await page.waitForSelector('[data-confirm-dialog][open]');
+    expect(await page.textContent('[data-confirm-dialog]')).to.contain('ben will be able to rename this space and add or remove people, you included.');
+    await page.click('[data-confirm-ok]');
     await page.waitForSelector(`[data-member-id="${ben.client.userId}"][data-member-role="manager"]`);
     await resultSays(page, 'ben is now a manager of this space.');
     await expectNoProblems(annTab);
@@ -237,7 +237,7 @@ describe('spaces in the browser: a family shares a folder, and one person is rem
     const page = annTab.page;
     await openSpace(page, base, spaceId);
     await page.click(`[data-space-remove="${cat.client.userId}"]`);
-    await page.click('[data-space-confirm-ok]');
+    await page.click('[data-confirm-ok]');
     await resultSays(page, 'cat was removed from this space');
     expect(await memberIds(page)).to.have.members([ann.client.userId, ben.client.userId]);
     const rows = await t.db('space_keys').where({ space_id: spaceId, generation: 3 }).select('member_id');
