@@ -52,6 +52,10 @@ async function main(): Promise<void> {
   await services.uploads.sweep();
   await services.documents.purgeExpired();
 
+  // The first account's link is made before listening and printed in the same tick as the server starts to
+  // answer: whoever sees /healthz answer (a container check, a script) finds the link already in the logs.
+  const firstInvite =
+    (await services.registration.userCount()) === 0 ? await services.registration.createInvitation({ isAdmin: true, validHours: 24 }) : null;
   const server = app.listen(config.port, config.host, async (err?: Error) => {
     if (err) {
       process.stderr.write(`Heirloom cannot start: ${listenProblem(err, config.port, config.host)}\n`);
@@ -61,8 +65,8 @@ async function main(): Promise<void> {
     const { port } = server.address() as AddressInfo;
     logger.info({ port, dataDir: config.dataDir }, 'Heirloom is listening');
     const lines = [`Heirloom is running at ${config.baseUrl} (port ${port}).`];
-    if ((await services.registration.userCount()) === 0) {
-      const invite = await services.registration.createInvitation({ isAdmin: true, validHours: 24 });
+    if (firstInvite) {
+      const invite = firstInvite;
       lines.push(
         '',
         'No account exists yet. Open this one-time link within 24 hours to create the first (admin) account:',
