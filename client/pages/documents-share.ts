@@ -12,7 +12,7 @@ import { $, nextFrame, setMessage, show } from './dom.js';
 import { plural } from './documents-format.js';
 import { docKeyOf, type DocRecord } from './documents-model.js';
 import type { Sharing } from './documents-sharing.js';
-import type { Member } from './trust.js';
+import { stateLabel, type Member } from './trust.js';
 
 /** Grants per request (docs/api.md: 1 to 1,000 items). */
 export const GRANTS_PER_REQUEST = 1000;
@@ -183,12 +183,12 @@ export class ShareDialog {
       if (!blocked && m.state === 'verified') {
         const badge = document.createElement('span');
         badge.className = 'badge badge--ok';
-        badge.textContent = 'Verified';
+        badge.textContent = stateLabel(m);
         label.append(badge);
       } else if (blocked) {
         const badge = document.createElement('span');
         badge.className = 'badge badge--blocked';
-        badge.textContent = m.disabled ? 'Disabled' : m.state === 'changed' ? 'Key changed' : 'Key not valid';
+        badge.textContent = stateLabel(m);
         label.append(badge);
       }
       li.append(label);

@@ -3,7 +3,7 @@
  * can be trusted (trust.ts). Verified people are marked; people whose words were not compared yet can be
  * added, with a one-line warning; a changed or invalid key, or a disabled account, blocks them with the reason.
  */
-import type { Member, Trust } from './trust.js';
+import { stateLabel, type Member, type Trust } from './trust.js';
 
 /** Why `member` cannot be given a key, in plain words, or null when they can. */
 export function blockedReason(trust: Trust, member: Member): string | null {
@@ -70,14 +70,12 @@ function stateBadge(member: Member, blocked: string | null): HTMLSpanElement {
   badge.className = 'badge';
   if (blocked) {
     badge.classList.add('space-picker__badge--blocked');
-    badge.textContent = member.disabled ? 'Account disabled' : member.state === 'changed' ? 'Key changed' : member.state === 'invalid' ? 'Key not valid' : 'Blocked';
   } else if (member.state === 'verified') {
     badge.classList.add('badge--ok');
-    badge.textContent = 'Verified';
   } else {
     badge.classList.add('space-picker__badge--unverified');
-    badge.textContent = 'Not verified yet';
   }
+  badge.textContent = stateLabel(member);
   return badge;
 }
 

@@ -306,3 +306,18 @@ export class Trust {
     }
   }
 }
+
+/** The short label of a member's state, the same on every page that lets a person pick family members. */
+export function stateLabel(m: Member): string {
+  if (m.disabled) return 'Account disabled';
+  switch (m.state) {
+    case 'verified':
+      return 'Verified';
+    case 'seen':
+      return 'Not verified yet';
+    case 'changed':
+      return 'Key changed';
+    case 'invalid':
+      return 'Key not valid';
+  }
+}
